@@ -1,0 +1,476 @@
+// DeltaTransaction: one optimistic transaction on a snapshot. It writes data files (grouped by partition,
+// split near a target size, with Spark-compatible stats), collects add/remove/metaData/txn actions and
+// what it read, and commits them (commitInfo first) through commit.ts, then runs post-commit hooks.
+import { randomUUID } from 'node:crypto';
+import type { ObjectStore } from '../../storage/object-store.js';
+import { type EncodedParquet, encodeRows, ParquetEncodeError } from '../parquet/index.js';
+import type { DataType, StructType } from '../schema.js';
+import type { Action, AddAction, MetadataAction, ProtocolAction, RemoveAction, TxnAction } from './actions.js';
+import { type CommitOptions, type CommitOutcome, commitWithRetries } from './commit.js';
+import type { IsolationLevel, ReadPredicate, TransactionSummary } from './conflict-checker.js';
+import { DeltaError } from './errors.js';
+import { dataFileName, encodeLogPath, type ParquetCompression, partitionDirectory } from './file-names.js';
+import { serializePartitionValue, toCanonical } from './partition-values.js';
+import { assertWritable } from './protocol.js';
+import { canonicalPath } from './replay.js';
+import { parseSchema } from './schema-json.js';
+import type { DeltaSnapshot } from './snapshot.js';
+import { buildStats, statsOptionsFromProperties } from './stats.js';
+
+/** lakestream's version, written into commitInfo.engineInfo (a test keeps it equal to package.json's). */
+export const ENGINE_VERSION = '0.1.0';
+export const ENGINE_INFO = `lakestream/${ENGINE_VERSION}`;
+
+/** Options of one transaction. */
+export interface TransactionOptions {
+  /** Retry policy of the commit loop. */
+  commit?: CommitOptions;
+  /** Clock for commit timestamps, modificationTime and deletionTimestamp (ms). Default Date.now. */
+  now?: () => number;
+  /** commitInfo.engineInfo. Default 'lakestream/<version>'. */
+  engineInfo?: string;
+  /** Runs after a successful commit (checkpoint, log cleanup); its failure never fails the commit. */
+  postCommit?: (snapshot: DeltaSnapshot) => Promise<void>;
+  /** Called with errors of post-commit hooks. Default: ignored. */
+  onPostCommitError?: (error: unknown) => void;
+}
+
+/** How writeFiles lays out data files. */
+export interface WriteFilesOptions {
+  /** Target size of one data file in bytes; rows are split into files of about this size. */
+  targetFileSize?: number;
+  compression?: ParquetCompression;
+  /** add.dataChange: false for rearranging data (optimize). Default true. */
+  dataChange?: boolean;
+  /** Expected bytes per row in the encoded files (e.g. from files being compacted); default: estimated. */
+  bytesPerRowHint?: number;
+  /** Called once per partition value combination before its files are written; may throw to refuse it. */
+  checkPartition?: (partitionValues: Readonly<Record<string, string | null>>) => void;
+}
+
+export const WRITE_DEFAULTS = Object.freeze({
+  targetFileSize: 128 * 1024 * 1024,
+  compression: 'zstd' as ParquetCompression,
+});
+
+/** What the commit is, for commitInfo. */
+export interface Operation {
+  /** commitInfo.operation, e.g. 'WRITE', 'CREATE TABLE', 'OPTIMIZE', 'STREAMING UPDATE'. */
+  name: string;
+  parameters: Record<string, unknown>;
+  /** Extra operationMetrics (numFiles, numOutputRows, numOutputBytes and removes are filled in). */
+  metrics?: Record<string, string | number>;
+  /** Default: Serializable for blind appends, SnapshotIsolation when no action changes data, else WriteSerializable. */
+  isolationLevel?: IsolationLevel;
+}
+
+type Row = Record<string, unknown>;
+
+function hasInvariants(type: DataType): boolean {
+  if (typeof type === 'string') return false;
+  if (type.type === 'array') return hasInvariants(type.elementType);
+  if (type.type === 'map') return hasInvariants(type.keyType) || hasInvariants(type.valueType);
+  return type.fields.some((f) => 'delta.invariants' in f.metadata || hasInvariants(f.type));
+}
+
+/** A rough in-memory size of a value, to plan file splits before the first file is encoded. */
+function estimateBytes(value: unknown): number {
+  switch (typeof value) {
+    case 'string':
+      return value.length + 4;
+    case 'number':
+    case 'bigint':
+      return 8;
+    case 'boolean':
+      return 1;
+    case 'object': {
+      if (value === null) return 1;
+      if (value instanceof Uint8Array) return value.byteLength + 4;
+      if (value instanceof Date) return 8;
+      if (Array.isArray(value)) return value.reduce((n: number, v) => n + estimateBytes(v), 4);
+      if (value instanceof Map) {
+        let n = 4;
+        for (const [k, v] of value) n += estimateBytes(k) + estimateBytes(v);
+        return n;
+      }
+      let n = 0;
+      for (const v of Object.values(value as Row)) n += estimateBytes(v);
+      return n;
+    }
+    default:
+      return 1;
+  }
+}
+
+function estimateRowBytes(rows: readonly Row[]): number {
+  const step = Math.max(1, Math.floor(rows.length / 64));
+  let total = 0;
+  let sampled = 0;
+  for (let i = 0; i < rows.length; i += step) {
+    total += estimateBytes(rows[i]);
+    sampled++;
+  }
+  return sampled === 0 ? 1 : Math.max(1, total / sampled);
+}
+
+/** The transaction's table schema without its partition columns (the columns stored in data files). */
+export function dataSchemaOf(schema: StructType, partitionColumns: readonly string[]): StructType {
+  if (partitionColumns.length === 0) return schema;
+  return { type: 'struct', fields: schema.fields.filter((f) => !partitionColumns.includes(f.name)) };
+}
+
+/**
+ * One optimistic transaction. Typical use: `txnVersion` / `alreadyCommitted` to fence, `writeFiles`,
+ * `removeFiles`, `updateMetadata`, `setTransaction`, then `commit(operation)` once.
+ */
+export class DeltaTransaction {
+  /** commitInfo.txnId: recognises our own commit after an unacknowledged put. */
+  readonly txnId: string = randomUUID();
+  private readonly now: () => number;
+  private readonly adds: AddAction[] = [];
+  private readonly removes: RemoveAction[] = [];
+  private readonly txns = new Map<string, TxnAction>();
+  private newMetadata: MetadataAction | undefined;
+  private newProtocol: ProtocolAction | undefined;
+  private readPredicate: ReadPredicate = { kind: 'none' };
+  private readonly readPaths = new Set<string>();
+  private fileCounter = 0;
+  private committed = false;
+
+  constructor(
+    readonly store: ObjectStore,
+    readonly snapshot: DeltaSnapshot,
+    private readonly options: TransactionOptions = {},
+  ) {
+    assertWritable(snapshot.protocol, snapshot.metadata);
+    this.now = options.now ?? Date.now;
+  }
+
+  get readVersion(): number {
+    return this.snapshot.version;
+  }
+
+  /** The table metadata this transaction writes with (updated by updateMetadata). */
+  get metadata(): MetadataAction {
+    return this.newMetadata ?? this.snapshot.metadata;
+  }
+
+  private schemaCache: { text: string; schema: StructType } | undefined;
+  /** The table schema this transaction writes with. */
+  get schema(): StructType {
+    if (!this.newMetadata) return this.snapshot.schema;
+    const text = this.newMetadata.schemaString;
+    if (this.schemaCache?.text !== text) this.schemaCache = { text, schema: parseSchema(text) };
+    return this.schemaCache.schema;
+  }
+
+  get partitionColumns(): readonly string[] {
+    return this.metadata.partitionColumns;
+  }
+
+  /** The last committed version of an application transaction in the read snapshot. */
+  txnVersion(appId: string): number | undefined {
+    return this.snapshot.txnVersion(appId);
+  }
+
+  /**
+   * True when every txn is already at or after the requested version in the read snapshot (the
+   * batch is in the table); false when none is. A mix means two writers share an appId: COMMIT_CONFLICT.
+   */
+  alreadyCommitted(txns: readonly { appId: string; version: number }[]): boolean {
+    if (txns.length === 0) return false;
+    const done = txns.filter((t) => {
+      const current = this.snapshot.txnVersion(t.appId);
+      return current !== undefined && current >= t.version;
+    });
+    if (done.length === txns.length) return true;
+    if (done.length === 0) return false;
+    throw new DeltaError(
+      `application transactions are inconsistent at version ${this.readVersion}: ${done.map((t) => `${t.appId}@${this.snapshot.txnVersion(t.appId)}`).join(', ')} already reached the requested versions but ${txns
+        .filter((t) => !done.includes(t))
+        .map((t) => t.appId)
+        .join(', ')} did not`,
+      { code: 'COMMIT_CONFLICT', context: { conflict: 'concurrent-transaction', readVersion: this.readVersion } },
+    );
+  }
+
+  /** Records a txn action (Delta's idempotency token) to commit with this transaction. */
+  setTransaction(appId: string, version: number): void {
+    if (typeof appId !== 'string' || appId === '') {
+      throw new DeltaError('a transaction appId must be a non-empty string', { code: 'INVALID_ARGUMENT' });
+    }
+    if (!Number.isSafeInteger(version) || version < 0) {
+      throw new DeltaError(`transaction version of ${appId} must be a non-negative integer, got ${version}`, {
+        code: 'INVALID_ARGUMENT',
+        context: { appId, version },
+      });
+    }
+    this.txns.set(appId, { appId, version, lastUpdated: this.now() });
+  }
+
+  /** Replaces the table metadata (schema evolution, properties) in this commit. */
+  updateMetadata(metadata: MetadataAction): void {
+    this.newMetadata = metadata;
+  }
+
+  /** Replaces the protocol in this commit. */
+  updateProtocol(protocol: ProtocolAction): void {
+    this.newProtocol = protocol;
+  }
+
+  /** Declares that this transaction depends on the whole table (full overwrite). */
+  readWholeTable(): void {
+    this.readPredicate = { kind: 'all' };
+    for (const file of this.snapshot.files) this.readPaths.add(canonicalPath(file.path));
+  }
+
+  /** Declares that this transaction read `files`, selected by `predicate` (replaceWhere, optimize). */
+  readFiles(files: readonly AddAction[], predicate?: ReadPredicate): void {
+    for (const file of files) this.readPaths.add(canonicalPath(file.path));
+    if (predicate && this.readPredicate.kind !== 'all') this.readPredicate = predicate;
+  }
+
+  /** Adds files written elsewhere. */
+  addFiles(adds: readonly AddAction[]): void {
+    this.adds.push(...adds);
+  }
+
+  /** Removes live files; with dataChange (the default) this is refused on delta.appendOnly tables. */
+  removeFiles(files: readonly AddAction[], options: { dataChange?: boolean } = {}): void {
+    const dataChange = options.dataChange ?? true;
+    if (dataChange && this.metadata.configuration['delta.appendOnly'] === 'true') {
+      throw new DeltaError('this table is append-only (delta.appendOnly=true): data cannot be removed', {
+        code: 'INVALID_ARGUMENT',
+        context: { property: 'delta.appendOnly' },
+      });
+    }
+    const deletionTimestamp = this.now();
+    for (const file of files) {
+      this.removes.push({
+        path: file.path,
+        deletionTimestamp,
+        dataChange,
+        extendedFileMetadata: true,
+        partitionValues: file.partitionValues,
+        size: file.size,
+        ...(file.tags ? { tags: file.tags } : {}),
+      });
+    }
+  }
+
+  /**
+   * Writes `rows` (already checked against `this.schema`) as Parquet data files: one group per
+   * partition value combination under its Hive-style folder, split into files near targetFileSize,
+   * partition columns left out of the files. Records and returns the add actions.
+   */
+  async writeFiles(rows: readonly Row[], options: WriteFilesOptions = {}): Promise<AddAction[]> {
+    const schema = this.schema;
+    if (hasInvariants(schema)) {
+      throw new DeltaError(
+        'the table schema has column invariants (delta.invariants), which lakestream cannot enforce',
+        {
+          code: 'UNSUPPORTED_FEATURE',
+          context: { feature: 'invariants' },
+        },
+      );
+    }
+    const target = options.targetFileSize ?? WRITE_DEFAULTS.targetFileSize;
+    if (!(Number.isFinite(target) && target > 0)) {
+      throw new DeltaError(`targetFileSize must be a positive number, got ${target}`, { code: 'INVALID_ARGUMENT' });
+    }
+    const compression = options.compression ?? WRITE_DEFAULTS.compression;
+    const dataChange = options.dataChange ?? true;
+    const partitionColumns = this.partitionColumns;
+    const dataSchema = dataSchemaOf(schema, partitionColumns);
+    const statsOptions = statsOptionsFromProperties(this.metadata.configuration);
+    const encoderStatsColumns = statsOptions.statsColumns !== undefined ? -1 : (statsOptions.numIndexedCols ?? 32);
+    const written: AddAction[] = [];
+    const groups = groupByPartition(rows, schema, partitionColumns);
+    if (options.checkPartition) for (const group of groups) options.checkPartition(group.values);
+    for (const group of groups) {
+      const dir = partitionDirectory(partitionColumns, group.values);
+      let bytesPerRow =
+        options.bytesPerRowHint && options.bytesPerRowHint > 0 ? options.bytesPerRowHint : estimateRowBytes(group.rows);
+      for (let start = 0; start < group.rows.length; ) {
+        const count = Math.max(1, Math.min(group.rows.length - start, Math.floor(target / bytesPerRow)));
+        const chunk = start === 0 && count === group.rows.length ? group.rows : group.rows.slice(start, start + count);
+        let encoded: EncodedParquet;
+        try {
+          encoded = encodeRows(dataSchema, chunk, { compression, statsColumns: encoderStatsColumns });
+        } catch (error) {
+          throw encodeFailure(error, group, start);
+        }
+        const key = `${dir}${dataFileName(this.fileCounter++, compression)}`;
+        await this.store.put(key, encoded.bytes);
+        written.push({
+          path: encodeLogPath(key),
+          partitionValues: { ...group.values },
+          size: encoded.bytes.byteLength,
+          modificationTime: this.now(),
+          dataChange,
+          stats: buildStats(dataSchema, chunk, encoded.stats, statsOptions),
+        });
+        bytesPerRow = Math.max(1, encoded.bytes.byteLength / chunk.length);
+        start += count;
+      }
+    }
+    this.adds.push(...written);
+    return written;
+  }
+
+  /** The actions this transaction would commit now, commitInfo first. */
+  private buildActions(operation: Operation, isolationLevel: IsolationLevel, isBlindAppend: boolean): Action[] {
+    const metrics: Record<string, string> = {};
+    if (this.adds.length > 0 || this.removes.length === 0) {
+      metrics.numFiles = String(this.adds.length);
+      metrics.numOutputRows = String(this.adds.reduce((n, a) => n + statsRecords(a), 0));
+      metrics.numOutputBytes = String(this.adds.reduce((n, a) => n + a.size, 0));
+    }
+    if (this.removes.length > 0) {
+      metrics.numRemovedFiles = String(this.removes.length);
+      metrics.numRemovedBytes = String(this.removes.reduce((n, r) => n + (r.size ?? 0), 0));
+    }
+    for (const [k, v] of Object.entries(operation.metrics ?? {})) metrics[k] = String(v);
+    const actions: Action[] = [
+      {
+        commitInfo: {
+          timestamp: this.now(),
+          operation: operation.name,
+          operationParameters: operation.parameters,
+          readVersion: this.readVersion,
+          isolationLevel,
+          isBlindAppend,
+          operationMetrics: metrics,
+          engineInfo: this.options.engineInfo ?? ENGINE_INFO,
+          txnId: this.txnId,
+        },
+      },
+    ];
+    if (this.newProtocol) actions.push({ protocol: this.newProtocol });
+    if (this.newMetadata) actions.push({ metaData: this.newMetadata });
+    for (const txn of this.txns.values()) actions.push({ txn });
+    for (const remove of this.removes) actions.push({ remove });
+    for (const add of this.adds) actions.push({ add });
+    return actions;
+  }
+
+  /**
+   * Commits once. If the txns set are already in the read snapshot, returns 'already-committed'
+   * without writing. Otherwise see commitWithRetries; post-commit hooks run after 'committed'.
+   */
+  async commit(operation: Operation): Promise<CommitOutcome> {
+    if (this.committed) throw new DeltaError('a transaction commits only once', { code: 'INVALID_ARGUMENT' });
+    this.committed = true;
+    const txns = [...this.txns.values()];
+    if (this.alreadyCommitted(txns))
+      return { kind: 'already-committed', version: this.readVersion, snapshot: this.snapshot };
+    const onlyAdds = this.removes.length === 0;
+    const isBlindAppend = onlyAdds && this.readPredicate.kind === 'none' && this.readPaths.size === 0;
+    const changesData = this.adds.some((a) => a.dataChange) || this.removes.some((r) => r.dataChange);
+    const isolationLevel: IsolationLevel =
+      operation.isolationLevel ??
+      (isBlindAppend ? 'Serializable' : changesData || this.newMetadata ? 'WriteSerializable' : 'SnapshotIsolation');
+    const actions = this.buildActions(operation, isolationLevel, isBlindAppend);
+    const summary: TransactionSummary = {
+      txnId: this.txnId,
+      isolationLevel,
+      changesProtocol: this.newProtocol !== undefined,
+      changesMetadata: this.newMetadata !== undefined,
+      txns,
+      readPredicate: this.readPredicate,
+      readPaths: this.readPaths,
+      removedPaths: new Set(this.removes.map((r) => canonicalPath(r.path))),
+    };
+    const outcome = await commitWithRetries(
+      this.store,
+      { snapshot: this.snapshot, actions, summary },
+      this.options.commit,
+    );
+    if (outcome.kind === 'committed' && this.options.postCommit) {
+      try {
+        await this.options.postCommit(outcome.snapshot);
+      } catch (error) {
+        this.options.onPostCommitError?.(error);
+      }
+    }
+    return outcome;
+  }
+}
+
+function statsRecords(add: AddAction): number {
+  if (!add.stats) return 0;
+  const m = /"numRecords":(\d+)/.exec(add.stats);
+  return m ? Number(m[1]) : 0;
+}
+
+interface PartitionGroup {
+  values: Record<string, string | null>;
+  rows: Row[];
+  /** Index in the caller's rows of each row of the group (undefined: the same index). */
+  indices?: number[];
+}
+
+/** A ParquetEncodeError about one row of a group, re-thrown as INVALID_DATA naming the caller's row. */
+function encodeFailure(error: unknown, group: PartitionGroup, offset: number): unknown {
+  if (!(error instanceof ParquetEncodeError)) return error;
+  if (error.code !== 'INVALID_DATA') {
+    const code = error.code === 'UNSUPPORTED_TYPE' ? 'UNSUPPORTED_FEATURE' : 'INVALID_ARGUMENT';
+    return new DeltaError(error.message, { code, cause: error, context: { ...error.context } });
+  }
+  const local = typeof error.context.row === 'number' ? offset + error.context.row : undefined;
+  const row = local === undefined ? undefined : (group.indices?.[local] ?? local);
+  const message = error.message.replace(/row \d+/, `row ${row}`);
+  return new DeltaError(message, {
+    code: 'INVALID_DATA',
+    cause: error,
+    context: { ...error.context, row, partitionValues: group.values },
+  });
+}
+
+/**
+ * Groups rows by their partition values (log-encoded), in first-seen order, with the partition
+ * columns removed from the rows. Unpartitioned tables give one group holding `rows` itself.
+ */
+export function groupByPartition(
+  rows: readonly Row[],
+  schema: StructType,
+  partitionColumns: readonly string[],
+): PartitionGroup[] {
+  if (partitionColumns.length === 0) return rows.length === 0 ? [] : [{ values: {}, rows: rows as Row[] }];
+  const types = partitionColumns.map((c) => schema.fields.find((f) => f.name === c)?.type as DataType);
+  const groups = new Map<string, PartitionGroup>();
+  for (let index = 0; index < rows.length; index++) {
+    const row = rows[index] as Row;
+    const values: Record<string, string | null> = {};
+    let key = '';
+    for (let i = 0; i < partitionColumns.length; i++) {
+      const column = partitionColumns[i] as string;
+      const type = types[i] as DataType;
+      let text: string | null;
+      try {
+        text = serializePartitionValue(type, toCanonical(type, row[column], column));
+      } catch (error) {
+        if (!(error instanceof DeltaError)) throw error;
+        throw new DeltaError(`row ${index}: ${error.message}`, {
+          code: error.code,
+          cause: error,
+          context: { ...error.context, row: index },
+        });
+      }
+      // Spark stores an empty string partition value as null.
+      values[column] = text === '' ? null : text;
+      key += text === null || text === '' ? '\u0001' : `\u0002${text}`;
+      key += '\u0000';
+    }
+    let group = groups.get(key);
+    if (!group) {
+      group = { values, rows: [], indices: [] };
+      groups.set(key, group);
+    }
+    const data: Row = {};
+    for (const k of Object.keys(row)) if (!partitionColumns.includes(k)) data[k] = row[k];
+    group.rows.push(data);
+    group.indices?.push(index);
+  }
+  return [...groups.values()];
+}
