@@ -41,6 +41,7 @@ export {
   type Predicate,
 } from './predicate.js';
 export { type ScanBatch, type ScanOptions, scan, scanRows } from './scan.js';
+export { type ArrowScanBatch, scanArrow } from './scan-arrow.js';
 export type { DeltaSnapshot } from './snapshot.js';
 export {
   type AppTransaction,

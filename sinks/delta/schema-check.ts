@@ -357,6 +357,7 @@ function compileStruct(struct: StructType, parent: string): (value: Record<strin
     return { name: f.name, nullable: f.nullable, column, check: compile(f.type, column) };
   });
   const names = new Set(struct.fields.map((f) => f.name));
+  let knownKeys: string[] | undefined;
   return (value, row) => {
     for (const field of fields) {
       const v = value[field.name];
@@ -364,8 +365,15 @@ function compileStruct(struct: StructType, parent: string): (value: Record<strin
         if (!field.nullable) throw invalid(field.column, row, 'null in a column that is not nullable');
       } else field.check(v, row);
     }
-    for (const key in value) {
-      if (names.has(key) || value[key] === undefined) continue;
+    // Rows usually share one key list: once a list is known to hold only schema columns, an
+    // identical list needs no per-key lookups.
+    const keys = Object.keys(value);
+    if (knownKeys !== undefined && sameKeys(keys, knownKeys)) return;
+    let allKnown = true;
+    for (const key of keys) {
+      if (names.has(key)) continue;
+      allKnown = false;
+      if (value[key] === undefined) continue;
       const column = joinPath(parent, key);
       const other = findField(struct, key);
       if (other) {
@@ -376,7 +384,14 @@ function compileStruct(struct: StructType, parent: string): (value: Record<strin
       }
       throw extraColumn(column, describe(value[key]));
     }
+    if (allKnown) knownKeys = keys;
   };
+}
+
+function sameKeys(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /**

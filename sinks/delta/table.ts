@@ -24,6 +24,7 @@ import type { Predicate } from './predicate.js';
 import { assertReadable, assertWritable } from './protocol.js';
 import { advanceSnapshot, applyActions, commitTimestamp, emptyReplayState, snapshotFromState } from './replay.js';
 import { type ScanBatch, type ScanOptions, scan, scanRows } from './scan.js';
+import { type ArrowScanBatch, scanArrow } from './scan-arrow.js';
 import { checkWriteSchema } from './schema-check.js';
 import type { DeltaSnapshot } from './snapshot.js';
 import { DeltaTransaction, ENGINE_INFO } from './transaction.js';
@@ -329,6 +330,11 @@ export class DeltaTable {
   /** Streams the rows of the latest known snapshot (or of `options.snapshot`). */
   scan(options: ScanOptions & { snapshot?: DeltaSnapshot } = {}): AsyncIterable<ScanBatch> {
     return scan(this.store, options.snapshot ?? this.current, options);
+  }
+
+  /** Streams the matching rows as Arrow tables, one per data file (see scan-arrow.ts). */
+  scanArrow(options: ScanOptions & { snapshot?: DeltaSnapshot } = {}): AsyncIterable<ArrowScanBatch> {
+    return scanArrow(this.store, options.snapshot ?? this.current, options);
   }
 
   /** All rows of the latest known snapshot (or of `options.snapshot`) matching the options. */

@@ -1,0 +1,85 @@
+// Seeded event generator shared by the benchmarks: ~330-byte, 12-column rows as a consumer sees them
+// (one JSON message per row, parsed), and the matching table schema.
+import type { StructType } from '../../sinks/schema.js';
+
+/** mulberry32: a small seeded PRNG, so every run encodes the same data. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const field = (name: string, type: StructType['fields'][number]['type'], nullable = true) => ({
+  name,
+  type,
+  nullable,
+  metadata: {},
+});
+
+/** 12 columns: 3 strings (uuid-like id, 150-byte payload, client agent), 2 longs, 1 int, 2 doubles, 1 boolean, 1 timestamp, 1 date, 1 enum string. */
+export const SCHEMA: StructType = {
+  type: 'struct',
+  fields: [
+    field('id', 'string', false),
+    field('user', 'long'),
+    field('seq', 'long'),
+    field('qty', 'integer'),
+    field('price', 'double'),
+    field('score', 'double'),
+    field('mobile', 'boolean'),
+    field('ts', 'timestamp'),
+    field('day', 'date'),
+    field('type', 'string'),
+    field('agent', 'string'),
+    field('payload', 'string'),
+  ],
+};
+
+const EVENT_TYPES = ['view', 'click', 'add_to_cart', 'purchase', 'search', 'login', 'logout', 'share'];
+const AGENTS = ['ios/17.4', 'android/14', 'web/chrome', 'web/firefox'];
+const WORDS = 'lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor incididunt ut labore'.split(
+  ' ',
+);
+
+function hex(rand: () => number, n: number): string {
+  let s = '';
+  for (let i = 0; i < n; i++) s += ((rand() * 16) | 0).toString(16);
+  return s;
+}
+
+/** Rows as a consumer sees them: one JSON message per row, parsed (flat strings, one hidden class). */
+export function generate(n: number): { rows: Record<string, unknown>[]; jsonBytes: number } {
+  const rand = prng(42);
+  const start = Date.UTC(2024, 0, 1);
+  const rows: Record<string, unknown>[] = new Array(n);
+  let jsonBytes = 0;
+  for (let i = 0; i < n; i++) {
+    const ms = start + i * 250 + Math.floor(rand() * 1000);
+    const iso = new Date(ms).toISOString();
+    let payload = '';
+    while (payload.length < 150) payload += `${WORDS[(rand() * WORDS.length) | 0]} `;
+    const row = {
+      id: `${hex(rand, 8)}-${hex(rand, 4)}-${hex(rand, 4)}-${hex(rand, 4)}-${hex(rand, 12)}`,
+      user: Math.floor(rand() * 10_000_000),
+      seq: i,
+      qty: 1 + Math.floor(rand() * 20),
+      price: Math.round(rand() * 100_000) / 100,
+      score: Math.round(rand() * 10_000) / 10_000,
+      mobile: rand() < 0.4,
+      ts: `${iso.slice(0, 23)}${String(Math.floor(rand() * 1000)).padStart(3, '0')}Z`,
+      day: iso.slice(0, 10),
+      type: EVENT_TYPES[(rand() * EVENT_TYPES.length) | 0],
+      agent: rand() < 0.05 ? null : AGENTS[(rand() * AGENTS.length) | 0],
+      payload: payload.slice(0, 150),
+    };
+    const json = JSON.stringify(row);
+    jsonBytes += Buffer.byteLength(json);
+    rows[i] = JSON.parse(json) as Record<string, unknown>;
+  }
+  return { rows, jsonBytes };
+}
