@@ -1,6 +1,16 @@
 // Column builders for the numeric types: byte/short/integer (Int8/16/32), long (Int64) and
 // float/double (Float32/64), written straight into typed arrays with their min/max tracked inline.
-import { type Data, Float32, Float64, Int8, Int16, Int32, Int64, makeData } from 'apache-arrow';
+import {
+  type Data,
+  Float32,
+  Float64,
+  Int8,
+  Int16,
+  Int32,
+  Int64,
+  makeData,
+  type TimestampMicrosecond,
+} from 'apache-arrow';
 import { RejectedValue } from '../errors.js';
 import { setInt64, toLong } from '../values.js';
 import { BaseBuilder, type BuilderSpec, type Items, type Keyed } from './builder.js';
@@ -74,13 +84,19 @@ export class SmallIntBuilder extends BaseBuilder {
   }
 }
 
-/** long: safe-integer numbers or bigints, written as int64 word pairs (no BigInt per number). */
-export class LongBuilder extends BaseBuilder {
-  readonly arrowType = new Int64();
+/**
+ * Shared body of the 64-bit integer columns (long, timestamp): values converted by `convert` and
+ * stored as int64 word pairs (no BigInt per number), with min/max in the same pass.
+ */
+export abstract class Int64ColumnBuilder extends BaseBuilder {
+  abstract override readonly arrowType: Int64 | TimestampMicrosecond;
   private big = new BigInt64Array(0);
   private words = new Int32Array(0);
   private min: number | bigint = Number.POSITIVE_INFINITY;
   private max: number | bigint = Number.NEGATIVE_INFINITY;
+
+  /** The column's value as a safe-integer number or a bigint; throws for values it cannot take. */
+  protected abstract convert(value: unknown): number | bigint;
 
   override begin(length: number): void {
     super.begin(length);
@@ -101,7 +117,7 @@ export class LongBuilder extends BaseBuilder {
           this.markNull(i, items, key);
           continue;
         }
-        const x = toLong(v);
+        const x = this.convert(v);
         setInt64(words, big, i, x);
         if (x < min) min = x;
         if (x > max) max = x;
@@ -116,7 +132,8 @@ export class LongBuilder extends BaseBuilder {
   finish(): Data {
     if (this.stats !== undefined && this.min !== Number.POSITIVE_INFINITY) this.stats.offer(this.min, this.max);
     return makeData({
-      type: this.arrowType,
+      // Both types store int64 values; makeData has no overload for their union.
+      type: this.arrowType as Int64,
       length: this.length,
       nullCount: this.arrowNulls,
       nullBitmap: this.takeValidity(),
@@ -125,7 +142,14 @@ export class LongBuilder extends BaseBuilder {
   }
 }
 
-/** float and double: JS numbers; NaN is stored but never becomes a min/max. */
+/** long: safe-integer numbers or bigints. */
+export class LongBuilder extends Int64ColumnBuilder {
+  readonly arrowType = new Int64();
+  protected convert(value: unknown): number | bigint {
+    return toLong(value);
+  }
+}
+
 export class FloatBuilder extends BaseBuilder {
   readonly arrowType: Float32 | Float64;
   private values: Float32Array | Float64Array = new Float64Array(0);

@@ -1,8 +1,9 @@
 // Column builders for date (Arrow Date32, days since the epoch) and timestamp (Arrow
 // Timestamp(MICROSECOND, 'UTC'), Parquet INT64 TIMESTAMP(isAdjustedToUTC=true, MICROS)).
 import { type Data, DateDay, makeData, TimestampMicrosecond } from 'apache-arrow';
-import { setInt64, toDays, toEpochMicros } from '../values.js';
+import { toDays, toEpochMicros } from '../values.js';
 import { BaseBuilder, type Items, type Keyed } from './builder.js';
+import { Int64ColumnBuilder } from './numbers.js';
 
 /** date: 'YYYY-MM-DD', Date or day numbers (see values.ts). */
 export class DateBuilder extends BaseBuilder {
@@ -54,53 +55,10 @@ export class DateBuilder extends BaseBuilder {
 }
 
 /** timestamp: Date, ISO-8601 with zone, epoch ms number or epoch µs bigint (see values.ts). */
-export class TimestampBuilder extends BaseBuilder {
+export class TimestampBuilder extends Int64ColumnBuilder {
   /** Always UTC-adjusted microseconds: never a zone-less timestamp, never INT96. */
   readonly arrowType = new TimestampMicrosecond('UTC');
-  private big = new BigInt64Array(0);
-  private words = new Int32Array(0);
-  private min: number | bigint = Number.POSITIVE_INFINITY;
-  private max: number | bigint = Number.NEGATIVE_INFINITY;
-
-  override begin(length: number): void {
-    super.begin(length);
-    this.big = new BigInt64Array(length);
-    this.words = new Int32Array(this.big.buffer);
-  }
-
-  append(items: Items, key: string | undefined, rows: Int32Array | undefined, start: number, end: number): void {
-    const { big, words } = this;
-    let min = this.min;
-    let max = this.max;
-    let i = start;
-    let v: unknown;
-    try {
-      for (; i < end; i++) {
-        v = key === undefined ? items[i] : (items[i] as Keyed)?.[key];
-        if (v == null) {
-          this.markNull(i, items, key);
-          continue;
-        }
-        const us = toEpochMicros(v);
-        setInt64(words, big, i, us);
-        if (us < min) min = us;
-        if (us > max) max = us;
-      }
-    } catch (error) {
-      this.reject(error, i, rows, v);
-    }
-    this.min = min;
-    this.max = max;
-  }
-
-  finish(): Data {
-    if (this.stats !== undefined && this.min !== Number.POSITIVE_INFINITY) this.stats.offer(this.min, this.max);
-    return makeData({
-      type: this.arrowType,
-      length: this.length,
-      nullCount: this.arrowNulls,
-      nullBitmap: this.takeValidity(),
-      data: this.big,
-    });
+  protected convert(value: unknown): number | bigint {
+    return toEpochMicros(value);
   }
 }
