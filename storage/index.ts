@@ -14,3 +14,4 @@ export { LocalObjectStore } from './local.js';
 export type { MemoryObjectStoreOptions } from './memory.js';
 export { MemoryObjectStore } from './memory.js';
 export type { ByteRange, ListOptions, ObjectMeta, ObjectStore } from './object-store.js';
+export { PrefixedObjectStore } from './prefixed.js';

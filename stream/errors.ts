@@ -116,3 +116,37 @@ export class CheckpointStateError extends StreamError {
     super(message, { code, domain, retryable: false, context });
   }
 }
+
+/** INVALID_ARGUMENT: a bad option or operator argument (names the option). */
+export class StreamArgumentError extends StreamError {
+  constructor(message: string, context: Record<string, unknown> = {}) {
+    super(message, { code: 'INVALID_ARGUMENT', domain: 'user', retryable: false, context });
+  }
+}
+
+/**
+ * UNSUPPORTED_OPERATION: a pipeline Spark would also refuse (e.g. append mode with an aggregation
+ * without a watermark), detected when the query is planned.
+ */
+export class UnsupportedOperationError extends StreamError {
+  constructor(message: string, context: Record<string, unknown> = {}) {
+    super(message, { code: 'UNSUPPORTED_OPERATION', domain: 'user', retryable: false, context });
+  }
+}
+
+/** SOURCE_*: faults of a source (unreadable data, lost offsets…); `code` says which. */
+export class SourceError extends StreamError {
+  constructor(
+    code: string,
+    message: string,
+    options: { retryable?: boolean; context?: Record<string, unknown>; cause?: unknown } = {},
+  ) {
+    super(message, {
+      code,
+      domain: options.retryable ? 'external' : 'user',
+      retryable: options.retryable ?? false,
+      context: options.context ?? {},
+      cause: options.cause,
+    });
+  }
+}

@@ -1,5 +1,6 @@
-// Public entry point of lakestream ("lakestream"): the engine's seams. The micro-batch runtime
-// (readStream/writeStream, sources, operators) lands here as it is built.
+// Public entry point of lakestream ("lakestream"): the micro-batch runtime — readStream(source)
+// .pipe(...operators).writeStream(sink, options) — its sources, operators, triggers, and the seams
+// (Source, Sink, StateStore, CheckpointLog, DeadLetterSink) with their contracts.
 
 export { type ErrorDomain, hasCode, LakestreamError } from '../common/errors.js';
 export type {
@@ -12,17 +13,66 @@ export type {
   Recovery,
   SourceRanges,
 } from './checkpoint-log.js';
+export { type Clock, ManualClock, SYSTEM_CLOCK } from './clock.js';
+export {
+  type DeadLetterRecord,
+  type DeadLetterSink,
+  deadLetterLine,
+  ObjectStoreDeadLetters,
+} from './dead-letters.js';
 export {
   CheckpointCorruptError,
   CheckpointLockedError,
   CheckpointStateError,
   type FingerprintChange,
+  SourceError,
   StateCorruptError,
   StateIncompatibleError,
   StateStoreUsageError,
   StateVersionUnavailableError,
+  StreamArgumentError,
   StreamError,
+  UnsupportedOperationError,
 } from './errors.js';
+export { type ForeachBatchFunction, ForeachBatchSink, foreachBatch } from './foreach-batch.js';
+export { MemorySink } from './memory-sink.js';
+export type {
+  BatchContext,
+  DeadLetter,
+  OperatorMetrics,
+  OperatorSpec,
+  PlanContext,
+  StreamOperator,
+  WatermarkSpec,
+} from './operator.js';
+export { mapGroups, operatorBase } from './operator.js';
+export {
+  dropDuplicates,
+  dropDuplicatesWithinWatermark,
+  filter,
+  type MapOptions,
+  map,
+  type ParseJsonOptions,
+  parseJson,
+  select,
+  type WithWatermarkOptions,
+  withColumn,
+  withWatermark,
+} from './operators/index.js';
+export type {
+  SinkProgress,
+  SourceProgress,
+  StateOperatorProgress,
+  StreamingQueryListener,
+  StreamingQueryProgress,
+} from './progress.js';
+export { progressBarListener } from './progress-bar.js';
+export { StreamingQuery } from './query.js';
+export type { PreparedBatch, Sink, SinkBatch, SinkCommitOutcome, SinkContext } from './sink.js';
+export type { PartitionOffsets, Source, SourceContext, SourceMetrics } from './source.js';
+export { GeneratorSource, type GeneratorSourceOptions } from './sources/generator.js';
+export { MemorySource } from './sources/memory.js';
+export { ObservableSource, type ObservableSourceOptions } from './sources/observable.js';
 export {
   EMPTY_STATE_VERSION,
   type StateEntry,
@@ -32,3 +82,7 @@ export {
   type StateStoreMetrics,
   type StateStoreProvider,
 } from './state-store.js';
+export { type Duration, durationMs, eventTimeMs } from './time.js';
+export { DEFAULT_TRIGGER, Trigger } from './trigger.js';
+export { OUTPUT_MODES, type OutputMode, type Row, type RowGroup } from './types.js';
+export { DataStream, readStream, type WriteStreamOptions } from './write-stream.js';

@@ -8,8 +8,8 @@ import { DeltaTable } from '../../sinks/delta/table.js';
 import type { StructType } from '../../sinks/schema.js';
 import { LocalObjectStore } from '../../storage/local.js';
 import { toJsonLines, toTextTable } from '../format-rows.js';
-import { InputArgumentError } from '../input/errors.js';
-import { openInput } from '../input/read-input.js';
+import { InputArgumentError } from '../../stream/input/errors.js';
+import { openInput } from '../../stream/input/read-input.js';
 import type { CliIo } from '../io.js';
 
 function invalidOption(option: string, message: string): DeltaError {

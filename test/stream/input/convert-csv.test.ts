@@ -1,9 +1,9 @@
 // CSV value conversion to a schema: typed values, '' as null, errors naming file, line and column.
 
 import { describe, expect, it } from 'vitest';
-import { checkCsvHeader, convertCsvRow, csvRowConverter } from '../../../cli/input/convert-csv.js';
-import { InvalidInputError } from '../../../cli/input/errors.js';
 import type { DataType, StructType } from '../../../sinks/schema.js';
+import { checkCsvHeader, convertCsvRow, csvRowConverter } from '../../../stream/input/convert-csv.js';
+import { InvalidInputError } from '../../../stream/input/errors.js';
 
 const schemaOf = (fields: Record<string, DataType>): StructType => ({
   type: 'struct',

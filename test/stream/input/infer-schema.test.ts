@@ -1,7 +1,8 @@
 // Schema inference: per-value typing (JSON, CSV, JS values), Spark's widening rules, canonicalization.
 
 import { describe, expect, it } from 'vitest';
-import { InvalidInputError } from '../../../cli/input/errors.js';
+import type { DataType, StructType } from '../../../sinks/schema.js';
+import { InvalidInputError } from '../../../stream/input/errors.js';
 import {
   type InferredType,
   inferCsvFieldType,
@@ -11,9 +12,8 @@ import {
   primitive,
   SchemaInference,
   toDataType,
-} from '../../../cli/input/infer-schema.js';
-import { parseJsonLine } from '../../../cli/input/json-line.js';
-import type { DataType, StructType } from '../../../sinks/schema.js';
+} from '../../../stream/input/infer-schema.js';
+import { parseJsonLine } from '../../../stream/input/json-line.js';
 
 const field = (name: string, type: DataType) => ({ name, type, nullable: true, metadata: {} });
 const struct = (...fields: ReturnType<typeof field>[]): StructType => ({ type: 'struct', fields });

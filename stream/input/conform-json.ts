@@ -197,3 +197,22 @@ export function conformJsonRow(
 ): Record<string, unknown> {
   return jsonRowConformer(schema, position.file)(row, position.line);
 }
+
+/** The result of conforming one value: the row, or the field path and reason it was rejected. */
+export type ConformResult = { ok: true; row: Record<string, unknown> } | { ok: false; field: string; reason: string };
+
+/**
+ * A conformer for already-parsed JSON values (e.g. from JSON.parse) that reports a rejection as a
+ * value instead of throwing, for callers that route bad records to a dead-letter destination.
+ */
+export function jsonValueConformer(schema: StructType): (value: unknown) => ConformResult {
+  const conform = structConformer(schema);
+  return (value) => {
+    try {
+      return { ok: true, row: conform(value as JsonValue, '') as Record<string, unknown> };
+    } catch (error) {
+      if (!(error instanceof Rejected)) throw error;
+      return { ok: false, field: error.path, reason: error.reason };
+    }
+  };
+}

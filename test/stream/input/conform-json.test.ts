@@ -1,10 +1,10 @@
 // Conforming parsed JSON rows to a schema: widening, JSON text for string columns, nested types, errors.
 
 import { describe, expect, it } from 'vitest';
-import { conformJsonRow, jsonText } from '../../../cli/input/conform-json.js';
-import { InvalidInputError } from '../../../cli/input/errors.js';
-import { parseJsonLine } from '../../../cli/input/json-line.js';
 import type { DataType, StructType } from '../../../sinks/schema.js';
+import { conformJsonRow, jsonText } from '../../../stream/input/conform-json.js';
+import { InvalidInputError } from '../../../stream/input/errors.js';
+import { parseJsonLine } from '../../../stream/input/json-line.js';
 
 const schemaOf = (fields: Record<string, DataType>): StructType => ({
   type: 'struct',

@@ -4,9 +4,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { InputArgumentError, InvalidInputError } from '../../../cli/input/errors.js';
-import { inputFormat, openInput } from '../../../cli/input/read-input.js';
 import type { StructType } from '../../../sinks/schema.js';
+import { InputArgumentError, InvalidInputError } from '../../../stream/input/errors.js';
+import { inputFormat, openInput } from '../../../stream/input/read-input.js';
 
 let dir: string;
 beforeEach(async () => {

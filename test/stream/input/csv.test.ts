@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CsvParser, type CsvRecord, openCsv } from '../../../cli/input/csv.js';
-import { InvalidInputError } from '../../../cli/input/errors.js';
+import { CsvParser, type CsvRecord, openCsv } from '../../../stream/input/csv.js';
+import { InvalidInputError } from '../../../stream/input/errors.js';
 
 function parse(text: string, chunkSizes: number[] = [text.length || 1], delimiter = ','): CsvRecord[] {
   const parser = new CsvParser('t.csv', { delimiter });

@@ -4,8 +4,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { InputReadError, InvalidInputError } from '../../../cli/input/errors.js';
-import { readJsonl } from '../../../cli/input/jsonl.js';
+import { InputReadError, InvalidInputError } from '../../../stream/input/errors.js';
+import { readJsonl } from '../../../stream/input/jsonl.js';
 
 let dir: string;
 beforeEach(async () => {

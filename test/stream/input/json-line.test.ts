@@ -1,9 +1,9 @@
 // The JSONL line parser: strict JSON, exact big integers, per-value inferred types, positioned errors.
 
 import { describe, expect, it } from 'vitest';
-import { InvalidInputError } from '../../../cli/input/errors.js';
-import { toDataType } from '../../../cli/input/infer-schema.js';
-import { MAX_JSON_DEPTH, parseJsonLine } from '../../../cli/input/json-line.js';
+import { InvalidInputError } from '../../../stream/input/errors.js';
+import { toDataType } from '../../../stream/input/infer-schema.js';
+import { MAX_JSON_DEPTH, parseJsonLine } from '../../../stream/input/json-line.js';
 
 const at = { file: 'events.jsonl', line: 7 };
 

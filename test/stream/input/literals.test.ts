@@ -7,7 +7,7 @@ import {
   parseBooleanLiteral,
   parseDoubleLiteral,
   parseLongLiteral,
-} from '../../../cli/input/literals.js';
+} from '../../../stream/input/literals.js';
 
 describe('parseLongLiteral', () => {
   it('parses integers as numbers when safe and bigints up to the int64 bounds', () => {

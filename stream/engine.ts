@@ -1,0 +1,423 @@
+// MicroBatchExecution: the loop that plans, runs and commits micro-batches with the write-ahead
+// protocol of streaming-semantics.md §6.1:
+//   1. plan batch N (source offsets, watermark, processing time) → offsets/N (CheckpointLog.planBatch)
+//   2. read the range, run the operators against state version N−1
+//   3. dead letters of N (idempotent per batch), then sink.prepare + sink.commit (txn = queryId, N)
+//   4. state stores commit version N
+//   5. commits/N with the watermark for N+1 (CheckpointLog.markCommitted), then source.commit
+// A restart re-runs a planned but uncommitted batch with the identical plan (Spark's rule), against
+// state N−1; the sink recognises a batch it already has and skips it.
+
+import { randomUUID } from 'node:crypto';
+import { LakestreamError } from '../common/errors.js';
+import type { ObjectStore } from '../storage/object-store.js';
+import type { BatchPlan, CheckpointLog, PartitionRange } from './checkpoint-log.js';
+import type { Clock } from './clock.js';
+import type { DeadLetterRecord, DeadLetterSink } from './dead-letters.js';
+import { CheckpointStateError } from './errors.js';
+import type { BatchContext, OperatorMetrics } from './operator.js';
+import type { PlannedPipeline } from './plan.js';
+import type { StateOperatorProgress, StreamingQueryListener, StreamingQueryProgress } from './progress.js';
+import type { Sink, SinkCommitOutcome } from './sink.js';
+import type { PartitionOffsets, Source } from './source.js';
+import type { StateStore, StateStoreProvider } from './state-store.js';
+import type { Trigger } from './trigger.js';
+import type { OutputMode, Row, RowGroup } from './types.js';
+
+/** The source id in offsets/N (one source per query). */
+const SOURCE_ID = '0';
+/** How often an idle back-to-back query polls its source. */
+const IDLE_POLL_MS = 100;
+
+export interface EngineOptions {
+  name: string | null;
+  source: Source;
+  /** The source's private checkpoint area (sources/0/). */
+  sourceMetadata: ObjectStore;
+  pipeline: PlannedPipeline;
+  sink: Sink;
+  deadLetters: DeadLetterSink;
+  checkpoint: CheckpointLog;
+  stateStore: StateStoreProvider;
+  trigger: Trigger;
+  outputMode: OutputMode;
+  clock: Clock;
+  listener: StreamingQueryListener;
+  /** Retries of a batch that failed with a retryable fault (the same plan is re-run). Default 3. */
+  maxBatchRetries: number;
+  /** Base delay between batch retries (ms, doubled each time). */
+  retryDelayMs: number;
+  /** Lease renewal interval while idle (planBatch and markCommitted also fence). */
+  heartbeatIntervalMs: number;
+  /** State-affecting confs frozen in offsets/N. */
+  conf: Readonly<Record<string, string>>;
+  warn: (message: string, context?: Record<string, unknown>) => void;
+}
+
+/** What a finished batch tells the loop. */
+interface BatchResult {
+  nextWatermarkMs: number;
+  progress: StreamingQueryProgress;
+}
+
+function ends(plan: BatchPlan): PartitionOffsets {
+  const ranges = plan.sources[SOURCE_ID] ?? {};
+  const out: Record<string, string> = {};
+  for (const [partition, range] of Object.entries(ranges)) out[partition] = range.end;
+  return out;
+}
+
+function sameOffsets(a: PartitionOffsets, b: PartitionOffsets): boolean {
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+  for (const key of keys) if (a[key] !== b[key]) return false;
+  return true;
+}
+
+function newMetrics(): OperatorMetrics {
+  return { numRowsDroppedByWatermark: 0, numDeadLetters: 0, custom: {} };
+}
+
+function sameRecord(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): string[] {
+  const changed: string[] = [];
+  for (const key of new Set([...Object.keys(a), ...Object.keys(b)])) {
+    if (a[key] !== b[key])
+      changed.push(`'${key}': ${JSON.stringify(a[key] ?? null)} → ${JSON.stringify(b[key] ?? null)}`);
+  }
+  return changed;
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+function rate(rows: number, ms: number): number {
+  return ms > 0 ? Math.round((rows * 1000 * 100) / ms) / 100 : 0;
+}
+
+export class MicroBatchExecution {
+  readonly runId = randomUUID();
+  queryId = '';
+  private stopping = false;
+  private readonly wake = new AbortController();
+  private lastProgressAt: number | undefined;
+  private lastHeartbeat = Number.NEGATIVE_INFINITY;
+  /** Resolvers of processAllAvailable(), settled when a trigger finds no new data. */
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(private readonly o: EngineOptions) {}
+
+  /** Asks the loop to stop after the batch in flight. */
+  requestStop(): void {
+    this.stopping = true;
+    this.wake.abort();
+  }
+
+  get isStopping(): boolean {
+    return this.stopping;
+  }
+
+  /** Resolves once the loop has found no new data (everything available processed). */
+  whenIdle(): Promise<void> {
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Opens the checkpoint (taking its lease), the source, the sink. Throws before anything runs. */
+  async start(): Promise<void> {
+    const o = this.o;
+    const meta = await o.checkpoint.open();
+    this.queryId = meta.queryId;
+    const now = () => o.clock.now();
+    await o.source.open({ queryId: meta.queryId, metadata: o.sourceMetadata, now, warn: o.warn });
+    const sinkMode: OutputMode =
+      o.outputMode === 'update' && o.pipeline.keyColumns.length === 0 ? 'append' : o.outputMode;
+    await o.sink.open({
+      queryId: meta.queryId,
+      outputMode: sinkMode,
+      keyColumns: o.pipeline.keyColumns,
+      schema: o.pipeline.schema,
+      now,
+      warn: o.warn,
+    });
+    await o.deadLetters.open({ queryId: meta.queryId });
+  }
+
+  /** Runs until the trigger says stop, stop() is called, or a batch fails for good. */
+  async run(): Promise<void> {
+    const o = this.o;
+    const recovery = await o.checkpoint.recover();
+    for (const notice of recovery.notices) o.warn(`checkpoint recovery: ${notice.kind}`, { ...notice });
+    let batchId: number;
+    let start: PartitionOffsets;
+    let watermarkMs: number;
+    let lastBatchWatermarkMs: number;
+    if (recovery.kind === 'fresh') {
+      batchId = 0;
+      start = await o.source.initialOffsets();
+      watermarkMs = 0;
+      lastBatchWatermarkMs = 0;
+    } else if (recovery.kind === 'resume') {
+      batchId = recovery.nextBatchId;
+      start = ends(recovery.lastPlan);
+      watermarkMs = recovery.lastCommit.nextBatchWatermarkMs;
+      lastBatchWatermarkMs = recovery.lastPlan.watermarkMs;
+      this.checkUnchanged(recovery.lastPlan);
+    } else {
+      this.checkUnchanged(recovery.plan);
+      const result = await this.runWithRetries(recovery.plan, true);
+      batchId = recovery.batchId + 1;
+      start = ends(recovery.plan);
+      watermarkMs = result.nextWatermarkMs;
+      lastBatchWatermarkMs = recovery.plan.watermarkMs;
+    }
+
+    const trigger = o.trigger;
+    const bounded = trigger.kind !== 'processingTime';
+    const limit = bounded ? await o.source.availableNow() : undefined;
+    let ranOnce = false;
+    while (!this.stopping) {
+      const triggerAt = o.clock.now();
+      if (triggerAt - this.lastHeartbeat >= o.heartbeatIntervalMs) {
+        await o.checkpoint.heartbeat();
+        this.lastHeartbeat = triggerAt;
+      }
+      const t0 = o.clock.now();
+      const end =
+        trigger.kind === 'once' ? (ranOnce ? start : { ...start, ...limit }) : await o.source.nextOffsets(start, limit);
+      const latestOffsetMs = o.clock.now() - t0;
+      const hasData = !sameOffsets(start, end);
+      const watermarkMoved =
+        watermarkMs > lastBatchWatermarkMs && o.pipeline.operators.some((op) => op.runsOnWatermarkAdvance);
+      if (hasData || watermarkMoved) {
+        const ranges: Record<string, PartitionRange> = {};
+        for (const [partition, to] of Object.entries(end)) {
+          const from = start[partition] ?? to;
+          ranges[partition] = { start: from, end: to };
+        }
+        const plan: BatchPlan = {
+          batchId,
+          sources: { [SOURCE_ID]: ranges },
+          watermarkMs,
+          batchTimestampMs: triggerAt,
+          conf: o.conf,
+          fingerprint: o.pipeline.fingerprint,
+        };
+        const result = await this.runWithRetries(plan, false, latestOffsetMs);
+        lastBatchWatermarkMs = watermarkMs;
+        watermarkMs = result.nextWatermarkMs;
+        start = end;
+        batchId++;
+        ranOnce = true;
+      } else {
+        this.notifyIdle();
+        if (bounded) break;
+        o.listener.onQueryIdle?.({ id: this.queryId, runId: this.runId, timestamp: iso(o.clock.now()) });
+      }
+      if (trigger.kind === 'processingTime' && !this.stopping) {
+        const wait = hasData
+          ? triggerAt + trigger.intervalMs - o.clock.now()
+          : Math.max(trigger.intervalMs, IDLE_POLL_MS);
+        if (wait > 0) await o.clock.sleep(wait, this.wake.signal);
+      }
+    }
+    this.notifyIdle();
+  }
+
+  private notifyIdle(): void {
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
+  /** A restart must use the confs and stateful operators the checkpoint was written with. */
+  private checkUnchanged(plan: BatchPlan): void {
+    const confChanges = sameRecord(plan.conf, this.o.conf);
+    const fpChanges = sameRecord(plan.fingerprint, this.o.pipeline.fingerprint);
+    if (confChanges.length + fpChanges.length > 0) {
+      throw new CheckpointStateError(
+        'CHECKPOINT_CONF_CHANGED',
+        `the query differs from the one that wrote this checkpoint: ${[...confChanges, ...fpChanges].join('; ')}. ` +
+          'Restore the previous operators/options or start from a new checkpoint location.',
+        { changes: [...confChanges, ...fpChanges] },
+      );
+    }
+  }
+
+  private async runWithRetries(plan: BatchPlan, isReplay: boolean, latestOffsetMs = 0): Promise<BatchResult> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const result = await this.runBatch(plan, isReplay || attempt > 0, latestOffsetMs);
+        this.o.listener.onQueryProgress?.(result.progress);
+        return result;
+      } catch (error) {
+        const retryable = error instanceof LakestreamError && error.retryable;
+        if (!retryable || attempt >= this.o.maxBatchRetries || this.stopping) throw error;
+        this.o.warn(`batch ${plan.batchId} failed (attempt ${attempt + 1}), retrying`, {
+          code: (error as LakestreamError).code,
+          message: (error as Error).message,
+        });
+        await this.o.clock.sleep(this.o.retryDelayMs * 2 ** attempt, new AbortController().signal);
+      }
+    }
+  }
+
+  private async runBatch(plan: BatchPlan, isReplay: boolean, latestOffsetMs: number): Promise<BatchResult> {
+    const o = this.o;
+    const clock = o.clock;
+    const durationMs: Record<string, number> = { latestOffset: latestOffsetMs };
+    const started = clock.now();
+    let mark = started;
+    const phase = (name: string): void => {
+      const now = clock.now();
+      durationMs[name] = (durationMs[name] ?? 0) + (now - mark);
+      mark = now;
+    };
+    // Write-ahead: offsets/N before anything else. A replay finds its identical plan ('exists'); the
+    // call still fences (the lease is verified).
+    await o.checkpoint.planBatch(plan);
+    phase('walCommit');
+
+    const ranges = plan.sources[SOURCE_ID] ?? {};
+    const groups: RowGroup[] = await o.source.read(ranges);
+    let numInputRows = 0;
+    for (const g of groups) numInputRows += g.rows.length;
+    phase('getBatch');
+
+    const stores = new Map<string, StateStore>();
+    const letters: DeadLetterRecord[] = [];
+    const opMetrics = new Map<string, OperatorMetrics>();
+    const proposals: number[] = [];
+    let prepared: Awaited<ReturnType<Sink['prepare']>> | undefined;
+    try {
+      for (const op of o.pipeline.stateful) {
+        stores.set(op.id, await o.stateStore.open(op.id, plan.batchId - 1, op.state!));
+      }
+      let current = groups;
+      for (const op of o.pipeline.operators) {
+        const metrics = newMetrics();
+        opMetrics.set(op.id, metrics);
+        const ctx: BatchContext = {
+          batchId: plan.batchId,
+          batchTimestampMs: plan.batchTimestampMs,
+          watermarkMs: plan.watermarkMs,
+          state: stores.get(op.id),
+          metrics,
+          deadLetter: (letter) => {
+            metrics.numDeadLetters++;
+            letters.push({ ...letter, operator: op.id, batchId: plan.batchId, queryId: this.queryId });
+          },
+          proposeWatermark: (ms) => {
+            if (Number.isFinite(ms)) proposals.push(ms);
+          },
+        };
+        current = await op.process(current, ctx);
+      }
+      const rows: Row[] = [];
+      for (const g of current) for (const row of g.rows) rows.push(row);
+      phase('addBatch');
+
+      await o.deadLetters.write(plan.batchId, letters);
+      phase('deadLetters');
+      prepared = await o.sink.prepare({ batchId: plan.batchId, rows });
+      phase('sinkPrepare');
+      const outcome: SinkCommitOutcome = await o.sink.commit(prepared);
+      prepared = undefined;
+      phase('sinkCommit');
+
+      const stateProgress: StateOperatorProgress[] = [];
+      for (const op of o.pipeline.stateful) {
+        const store = stores.get(op.id)!;
+        await store.commit(plan.batchId);
+        const m = store.metrics();
+        const metrics = opMetrics.get(op.id)!;
+        stateProgress.push({
+          operatorName: op.id,
+          numRowsTotal: m.numRowsTotal,
+          numRowsUpdated: m.numRowsUpdated,
+          numRowsRemoved: m.numRowsRemoved,
+          numRowsDroppedByWatermark: metrics.numRowsDroppedByWatermark,
+          commitTimeMs: m.commitTimeMs,
+          customMetrics: { ...metrics.custom },
+        });
+      }
+      stores.clear();
+      phase('stateCommit');
+
+      const nextWatermarkMs =
+        proposals.length > 0 ? Math.max(plan.watermarkMs, Math.min(...proposals)) : plan.watermarkMs;
+      await o.checkpoint.markCommitted({ batchId: plan.batchId, nextBatchWatermarkMs: nextWatermarkMs });
+      const end: Record<string, string> = {};
+      const startOffsets: Record<string, string> = {};
+      for (const [p, r] of Object.entries(ranges)) {
+        end[p] = r.end;
+        startOffsets[p] = r.start;
+      }
+      await o.source.commit(end);
+      phase('commitOffsets');
+
+      const total = clock.now() - started + latestOffsetMs;
+      durationMs.triggerExecution = total;
+      const sinceLast = this.lastProgressAt === undefined ? total : plan.batchTimestampMs - this.lastProgressAt;
+      this.lastProgressAt = plan.batchTimestampMs;
+      let dropped = 0;
+      for (const m of opMetrics.values()) dropped += m.numRowsDroppedByWatermark;
+      const sourceMetrics = o.source.metrics?.() ?? {};
+      const progress: StreamingQueryProgress = {
+        id: this.queryId,
+        runId: this.runId,
+        name: o.name,
+        timestamp: iso(plan.batchTimestampMs),
+        batchId: plan.batchId,
+        isReplay,
+        numInputRows,
+        inputRowsPerSecond: rate(numInputRows, sinceLast),
+        processedRowsPerSecond: rate(numInputRows, total),
+        durationMs,
+        eventTime: { watermark: iso(plan.watermarkMs) },
+        stateOperators: stateProgress,
+        sources: [
+          {
+            description: o.source.description,
+            startOffset: startOffsets,
+            endOffset: end,
+            latestOffset: sourceMetrics.latestOffset ?? null,
+            numInputRows,
+            inputRowsPerSecond: rate(numInputRows, sinceLast),
+            processedRowsPerSecond: rate(numInputRows, total),
+            metrics: sourceMetrics,
+          },
+        ],
+        sink: {
+          description: o.sink.description,
+          numOutputRows: outcome.kind === 'committed' ? outcome.numRows : 0,
+          outcome: outcome.kind,
+          tableVersion: outcome.kind === 'skipped' ? null : (outcome.version ?? null),
+        },
+        numDeadLetters: letters.length,
+      };
+      if (dropped > 0) progress.eventTime.numRowsDroppedByWatermark = String(dropped);
+      return { nextWatermarkMs, progress };
+    } catch (error) {
+      for (const store of stores.values()) store.abort();
+      if (prepared) await o.sink.abort(prepared).catch(() => {});
+      throw error;
+    }
+  }
+
+  /** Closes everything (also after a failure); the first close error is reported through warn. */
+  async close(): Promise<void> {
+    const o = this.o;
+    for (const close of [
+      () => o.source.close(),
+      () => o.sink.close(),
+      () => o.deadLetters.close(),
+      () => o.stateStore.close(),
+      () => o.checkpoint.close(),
+    ]) {
+      try {
+        await close();
+      } catch (error) {
+        o.warn('closing the query failed', { message: (error as Error).message });
+      }
+    }
+  }
+}

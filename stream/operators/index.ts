@@ -1,0 +1,9 @@
+// The operators of `readStream(source).pipe(...)`, one per file.
+
+export { dropDuplicates, dropDuplicatesWithinWatermark } from './drop-duplicates.js';
+export { filter } from './filter.js';
+export { type MapOptions, map } from './map.js';
+export { type ParseJsonOptions, parseJson } from './parse-json.js';
+export { select } from './select.js';
+export { withColumn } from './with-column.js';
+export { type WithWatermarkOptions, withWatermark } from './with-watermark.js';

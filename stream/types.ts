@@ -1,0 +1,24 @@
+// Values that flow through the engine: rows grouped by the source partition they came from (the unit
+// per-partition watermarks track), and the output modes of a query.
+
+/** One record as the operators see it: a plain object of column values. */
+export type Row = Record<string, unknown>;
+
+/**
+ * The rows of one source partition inside a micro-batch. Operators keep rows in their group so that
+ * withWatermark can track event time per partition (Flink-style per-split watermarks).
+ */
+export interface RowGroup {
+  /** The partition id as the source names it (Kafka: '<topic>-<partition>', files: 'files'). */
+  partition: string;
+  rows: Row[];
+}
+
+/**
+ * Spark's output modes: `append` writes only rows that will never change (for windowed aggregations:
+ * windows whose end the watermark has passed); `update` writes the rows changed in the batch (the
+ * sink merges them by key); `complete` writes the whole result every batch (the sink overwrites).
+ */
+export type OutputMode = 'append' | 'update' | 'complete';
+
+export const OUTPUT_MODES: readonly OutputMode[] = ['append', 'update', 'complete'];

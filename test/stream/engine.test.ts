@@ -1,0 +1,243 @@
+// The micro-batch loop end to end on in-memory parts with a manual clock: batches and progress,
+// dead letters, restart/resume, replay of a planned batch, refusal of a changed query, triggers.
+
+import { describe, expect, it } from 'vitest';
+import type { StructType } from '../../sinks/schema.js';
+import { MemoryStateSpace, MemoryStateStoreProvider } from '../../state/memory-store.js';
+import { MemoryObjectStore } from '../../storage/memory.js';
+import { ManualClock } from '../../stream/clock.js';
+import { ObjectStoreDeadLetters } from '../../stream/dead-letters.js';
+import { MemorySink } from '../../stream/memory-sink.js';
+import {
+  dropDuplicates,
+  dropDuplicatesWithinWatermark,
+  filter,
+  map,
+  parseJson,
+  withWatermark,
+} from '../../stream/operators/index.js';
+import type { StreamingQueryProgress } from '../../stream/progress.js';
+import { MemorySource } from '../../stream/sources/memory.js';
+import { Trigger } from '../../stream/trigger.js';
+import { readStream } from '../../stream/write-stream.js';
+
+const EVENT: StructType = {
+  type: 'struct',
+  fields: [
+    { name: 'id', type: 'string', nullable: true, metadata: {} },
+    { name: 'n', type: 'long', nullable: true, metadata: {} },
+    { name: 'ts', type: 'timestamp', nullable: true, metadata: {} },
+  ],
+};
+
+const T0 = Date.parse('2024-05-01T00:00:00Z');
+const at = (seconds: number) => new Date(T0 + seconds * 1000).toISOString();
+const json = (id: string, n: number, seconds: number) => ({ value: JSON.stringify({ id, n, ts: at(seconds) }) });
+
+function setup() {
+  return {
+    checkpoint: new MemoryObjectStore('checkpoint'),
+    space: new MemoryStateSpace(),
+    clock: new ManualClock(T0),
+    sink: new MemorySink(),
+  };
+}
+
+describe('micro-batch engine', () => {
+  it('runs stateless operators batch by batch and reports Spark-shaped progress', async () => {
+    const env = setup();
+    const source = new MemorySource();
+    source.addData([{ n: 1 }, { n: 2 }, { n: 3 }]);
+    const progress: StreamingQueryProgress[] = [];
+    const query = await readStream(source)
+      .pipe(
+        filter((r) => (r.n as number) % 2 === 1),
+        map((r) => ({ n: (r.n as number) * 10 })),
+      )
+      .writeStream(env.sink, {
+        checkpointLocation: env.checkpoint,
+        trigger: Trigger.availableNow(),
+        clock: env.clock,
+        onProgress: (p) => progress.push(p),
+        progressBar: false,
+      });
+    await query.awaitTermination();
+    expect(env.sink.rows()).toEqual([{ n: 10 }, { n: 30 }]);
+    expect(progress).toHaveLength(1);
+    const p = progress[0]!;
+    expect(p).toMatchObject({ batchId: 0, numInputRows: 3, isReplay: false, id: query.id, numDeadLetters: 0 });
+    expect(p.sources[0]).toMatchObject({ startOffset: { 0: '0' }, endOffset: { 0: '3' } });
+    expect(p.sink).toMatchObject({ numOutputRows: 2, outcome: 'committed' });
+    for (const phase of ['walCommit', 'getBatch', 'addBatch', 'sinkCommit', 'commitOffsets', 'triggerExecution']) {
+      expect(p.durationMs[phase]).toBeGreaterThanOrEqual(0);
+    }
+    expect(query.isActive).toBe(false);
+  });
+
+  it('routes malformed JSON and schema misfits to the dead-letter destination, counted', async () => {
+    const env = setup();
+    const source = new MemorySource();
+    source.addData([json('a', 1, 0), { value: '{not json' }, { value: '{"id":"b","n":"many"}' }, json('c', 3, 1)]);
+    const query = await readStream(source).pipe(parseJson(EVENT)).writeStream(env.sink, {
+      checkpointLocation: env.checkpoint,
+      trigger: Trigger.availableNow(),
+      clock: env.clock,
+      progressBar: false,
+    });
+    await query.awaitTermination();
+    expect(env.sink.rows().map((r) => r.id)).toEqual(['a', 'c']);
+    expect(query.lastProgress?.numDeadLetters).toBe(2);
+    const letters = await new ObjectStoreDeadLetters(env.checkpoint, 'dead-letters/').readAll();
+    expect(letters).toHaveLength(2);
+    expect(letters[0]).toMatchObject({ batchId: 0, operator: '0-parseJson', partition: '0' });
+    expect(String(letters[0]!.reason)).toMatch(/not valid JSON/);
+    expect(String(letters[1]!.reason)).toMatch(/field 'n'.*does not fit type long/);
+  });
+
+  it('resumes after a restart from the committed offsets and keeps dedup state', async () => {
+    const env = setup();
+    const run = async (rows: Record<string, unknown>[][]) => {
+      const source = new MemorySource();
+      for (const batch of rows) source.addData(batch);
+      const query = await readStream(source)
+        .pipe(parseJson(EVENT), dropDuplicates(['id']))
+        .writeStream(env.sink, {
+          checkpointLocation: env.checkpoint,
+          stateStore: new MemoryStateStoreProvider({ space: env.space }),
+          trigger: Trigger.availableNow(),
+          clock: env.clock,
+          progressBar: false,
+        });
+      await query.awaitTermination();
+      return query;
+    };
+    const first = [json('a', 1, 0), json('b', 2, 1), json('a', 3, 2)];
+    const q1 = await run([first]);
+    expect(env.sink.rows().map((r) => r.id)).toEqual(['a', 'b']);
+    // The restarted process re-adds the same data plus new rows (Spark's MemoryStream semantics).
+    const q2 = await run([first, [json('b', 4, 3), json('c', 5, 4)]]);
+    expect(q2.id).toBe(q1.id);
+    expect(env.sink.rows().map((r) => r.id)).toEqual(['a', 'b', 'c']);
+    expect(q2.lastProgress).toMatchObject({ batchId: 1, numInputRows: 2 });
+    expect(q2.lastProgress?.stateOperators[0]).toMatchObject({ operatorName: '0-dropDuplicates', numRowsTotal: 3 });
+  });
+
+  it('re-runs a planned but uncommitted batch with the identical range after a crash in the sink', async () => {
+    const env = setup();
+    const source = new MemorySource();
+    source.addData([{ n: 1 }, { n: 2 }]);
+    let failures = 1;
+    const flaky = new MemorySink();
+    const commit = flaky.commit.bind(flaky);
+    flaky.commit = async (prepared) => {
+      if (failures-- > 0) throw new Error('simulated crash in the sink commit');
+      return commit(prepared);
+    };
+    const options = {
+      checkpointLocation: env.checkpoint,
+      trigger: Trigger.availableNow(),
+      clock: env.clock,
+      progressBar: false,
+    };
+    const q1 = await readStream(source).writeStream(flaky, options);
+    await expect(q1.awaitTermination()).rejects.toThrow(/simulated crash/);
+    source.addData([{ n: 3 }]); // arrives after the crash: must not join the replayed batch 0
+    const q2 = await readStream(source).writeStream(flaky, options);
+    await q2.awaitTermination();
+    expect(flaky.batches).toEqual([
+      { batchId: 0, rows: [{ n: 1 }, { n: 2 }] },
+      { batchId: 1, rows: [{ n: 3 }] },
+    ]);
+    expect(q2.recentProgress[0]).toMatchObject({ batchId: 0, isReplay: true });
+  });
+
+  it('refuses to restart with a changed stateful operator, naming the change', async () => {
+    const env = setup();
+    const source = new MemorySource();
+    source.addData([json('a', 1, 0)]);
+    const options = {
+      checkpointLocation: env.checkpoint,
+      stateStore: new MemoryStateStoreProvider({ space: env.space }),
+      trigger: Trigger.availableNow(),
+      clock: env.clock,
+      progressBar: false,
+    };
+    await (
+      await readStream(source)
+        .pipe(parseJson(EVENT), dropDuplicates(['id']))
+        .writeStream(env.sink, options)
+    ).awaitTermination();
+    source.addData([json('b', 2, 1)]);
+    const q = await readStream(source)
+      .pipe(parseJson(EVENT), dropDuplicates(['id', 'n']))
+      .writeStream(env.sink, { ...options, stateStore: new MemoryStateStoreProvider({ space: env.space }) });
+    const error = await q.awaitTermination().then(
+      () => undefined,
+      (e: unknown) => e as { code: string; message: string },
+    );
+    expect(error?.code).toBe('CHECKPOINT_CONF_CHANGED');
+    expect(error?.message).toMatch(/0-dropDuplicates.*"id" → "id,n"/);
+  });
+
+  it('refuses a second runner on the same checkpoint', async () => {
+    const env = setup();
+    const source = new MemorySource();
+    const q1 = await readStream(source).writeStream(env.sink, { checkpointLocation: env.checkpoint, clock: env.clock });
+    await expect(
+      readStream(new MemorySource()).writeStream(new MemorySink(), {
+        checkpointLocation: env.checkpoint,
+        clock: env.clock,
+      }),
+    ).rejects.toMatchObject({ code: 'CHECKPOINT_LOCKED' });
+    await q1.stop();
+  });
+
+  it('processing-time trigger: batches as data arrives, stop() finishes cleanly', async () => {
+    const env = setup();
+    const source = new MemorySource();
+    const query = await readStream(source).writeStream(env.sink, {
+      checkpointLocation: env.checkpoint,
+      trigger: Trigger.processingTime('1 second'),
+      clock: env.clock,
+    });
+    source.addData([{ n: 1 }]);
+    await query.processAllAvailable();
+    source.addData([{ n: 2 }, { n: 3 }]);
+    await query.processAllAvailable();
+    await query.stop();
+    expect(env.sink.rows()).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }]);
+    expect(query.isActive).toBe(false);
+    const ids = query.recentProgress.map((p) => p.batchId);
+    expect(ids).toEqual([...ids.keys()]);
+  });
+
+  it('watermark: late rows are dropped and counted; dropDuplicatesWithinWatermark evicts expired keys', async () => {
+    const env = setup();
+    const source = new MemorySource();
+    const query = await readStream(source)
+      .pipe(parseJson(EVENT), withWatermark('ts', '10 seconds'), dropDuplicatesWithinWatermark(['id']))
+      .writeStream(env.sink, {
+        checkpointLocation: env.checkpoint,
+        stateStore: new MemoryStateStoreProvider({ space: env.space }),
+        trigger: Trigger.processingTime(0),
+        clock: env.clock,
+      });
+    source.addData([json('a', 1, 100), json('b', 2, 105)]);
+    await query.processAllAvailable(); // batch 0, watermark 0 → next 95 s
+    source.addData([json('a', 3, 106), json('late', 4, 90), json('c', 5, 120)]);
+    await query.processAllAvailable(); // batch 1 runs at watermark 95: 'late' (90) dropped, 'a' duplicate
+    source.addData([json('a', 6, 121)]);
+    await query.processAllAvailable(); // batch 2 at watermark 110: 'a' expired at 110 (100+10) → evicted after batch 2? no: a is still in state during batch 2
+    await query.stop();
+    const ids = env.sink.rows().map((r) => `${r.id}:${r.n}`);
+    expect(ids).toEqual(['a:1', 'b:2', 'c:5']);
+    const batch1 = query.recentProgress.find((p) => p.batchId === 1)!;
+    expect(batch1.eventTime.watermark).toBe(at(95));
+    expect(batch1.stateOperators.find((s) => s.operatorName === '0-withWatermark')?.numRowsDroppedByWatermark).toBe(1);
+    expect(
+      batch1.stateOperators.find((s) => s.operatorName === '1-dropDuplicatesWithinWatermark')?.customMetrics,
+    ).toMatchObject({
+      numDuplicatesDropped: 1,
+    });
+  });
+});
