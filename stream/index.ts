@@ -47,15 +47,28 @@ export type {
 } from './operator.js';
 export { mapGroups, operatorBase } from './operator.js';
 export {
+  type AggregateFunction,
+  type AggregateOptions,
+  aggregate,
+  avg,
+  count,
+  countDistinct,
   dropDuplicates,
   dropDuplicatesWithinWatermark,
   filter,
   type MapOptions,
   map,
+  max,
+  min,
   type ParseJsonOptions,
   parseJson,
   select,
+  sum,
+  type TimeWindow,
+  WINDOW_COLUMN,
+  type WindowSpec,
   type WithWatermarkOptions,
+  window,
   withColumn,
   withWatermark,
 } from './operators/index.js';

@@ -9,11 +9,15 @@ import { ManualClock } from '../../stream/clock.js';
 import { ObjectStoreDeadLetters } from '../../stream/dead-letters.js';
 import { MemorySink } from '../../stream/memory-sink.js';
 import {
+  aggregate,
+  count,
   dropDuplicates,
   dropDuplicatesWithinWatermark,
   filter,
   map,
   parseJson,
+  sum,
+  window,
   withWatermark,
 } from '../../stream/operators/index.js';
 import type { StreamingQueryProgress } from '../../stream/progress.js';
@@ -239,5 +243,75 @@ describe('micro-batch engine', () => {
     ).toMatchObject({
       numDuplicatesDropped: 1,
     });
+  });
+});
+
+describe('micro-batch engine: windowed aggregation', () => {
+  const run = async (outputMode: 'append' | 'update' | 'complete') => {
+    const env = setup();
+    const source = new MemorySource();
+    const query = await readStream(source)
+      .pipe(
+        parseJson(EVENT),
+        withWatermark('ts', '5 seconds'),
+        aggregate({ window: window('ts', '10 seconds'), aggs: { events: count(), total: sum('n') } }),
+      )
+      .writeStream(env.sink, {
+        checkpointLocation: env.checkpoint,
+        stateStore: new MemoryStateStoreProvider({ space: env.space }),
+        outputMode,
+        clock: env.clock,
+      });
+    source.addData([json('a', 1, 1), json('b', 2, 3), json('c', 4, 12)]);
+    await query.processAllAvailable();
+    source.addData([json('d', 8, 14), json('e', 16, 27)]);
+    await query.processAllAvailable();
+    // Give the loop a chance to run the no-data batch that the moved watermark needs.
+    await query.processAllAvailable();
+    await query.stop();
+    const rows = env.sink.rows().map((r) => ({
+      start: ((r.window as { start: Date }).start.getTime() - T0) / 1000,
+      events: r.events,
+      total: r.total,
+    }));
+    return { rows, query, sink: env.sink };
+  };
+
+  it('append: a window is written once, after the watermark passes its end (with a no-data batch)', async () => {
+    const { rows, query } = await run('append');
+    // Watermark after batch 1 is 27 − 5 = 22: windows [0,10) and [10,20) are final; [20,30) is not.
+    expect(rows).toEqual([
+      { start: 0, events: 2, total: 3 },
+      { start: 10, events: 2, total: 12 },
+    ]);
+    // Spark's rule: a no-data batch runs whenever the watermark moved (after batch 0 too: 12 − 5 = 7).
+    expect(query.recentProgress.map((p) => p.numInputRows)).toEqual([3, 0, 2, 0]);
+  });
+
+  it('update: changed windows are merged by key each batch', async () => {
+    const { rows } = await run('update');
+    expect(rows).toEqual([
+      { start: 0, events: 2, total: 3 },
+      { start: 10, events: 2, total: 12 },
+      { start: 20, events: 1, total: 16 },
+    ]);
+  });
+
+  it('complete: the whole result is rewritten every batch', async () => {
+    const { rows, sink } = await run('complete');
+    expect(rows).toEqual([
+      { start: 0, events: 2, total: 3 },
+      { start: 10, events: 2, total: 12 },
+      { start: 20, events: 1, total: 16 },
+    ]);
+    expect(sink.batches.map((b) => b.rows.length)).toEqual([2, 3]);
+  });
+
+  it('refuses append mode without a watermark, like Spark', async () => {
+    await expect(
+      readStream(new MemorySource())
+        .pipe(parseJson(EVENT), aggregate({ window: window('ts', '10 seconds'), aggs: { n: count() } }))
+        .writeStream(new MemorySink(), { checkpointLocation: new MemoryObjectStore() }),
+    ).rejects.toMatchObject({ code: 'UNSUPPORTED_OPERATION', message: expect.stringMatching(/without watermark/) });
   });
 });
