@@ -1,7 +1,7 @@
 // The CheckpointLog seam: the engine's write-ahead log of planned batches (offsets/N) and finished
 // batches (commits/N), with Spark's recovery rule and a single-runner lease. Implemented by state/checkpoint/object-store-log.ts.
 
-/** Offsets of one source partition read by a batch: `start` inclusive, `end` exclusive (decimal strings, int64-safe). */
+/** Offsets of one source partition read by a batch: `start` inclusive, `end` exclusive (opaque strings the source interprets). */
 export interface PartitionRange {
   start: string;
   end: string;

@@ -10,13 +10,14 @@
 
 import { randomUUID } from 'node:crypto';
 import { LakestreamError } from '../common/errors.js';
+import type { StructType } from '../sinks/schema.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { BatchPlan, CheckpointLog, PartitionRange } from './checkpoint-log.js';
 import type { Clock } from './clock.js';
 import type { DeadLetterRecord, DeadLetterSink } from './dead-letters.js';
 import { CheckpointStateError } from './errors.js';
-import type { BatchContext, OperatorMetrics } from './operator.js';
-import type { PlannedPipeline } from './plan.js';
+import type { BatchContext, OperatorMetrics, OperatorSpec } from './operator.js';
+import { type PlannedPipeline, planPipeline } from './plan.js';
 import type { StateOperatorProgress, StreamingQueryListener, StreamingQueryProgress } from './progress.js';
 import type { Sink, SinkCommitOutcome } from './sink.js';
 import type { PartitionOffsets, Source } from './source.js';
@@ -34,11 +35,15 @@ export interface EngineOptions {
   source: Source;
   /** The source's private checkpoint area (sources/0/). */
   sourceMetadata: ObjectStore;
-  pipeline: PlannedPipeline;
+  /** The operators as written; planned in start(), once the source (and its schema) is open. */
+  specs: readonly OperatorSpec[];
+  /** The schema of the source's rows given by the user (else the source's own, if it knows it). */
+  schema: StructType | undefined;
+  /** Called with the planned pipeline to obtain the state store (the default depends on it). */
+  stateStore: (pipeline: PlannedPipeline) => StateStoreProvider;
   sink: Sink;
   deadLetters: DeadLetterSink;
   checkpoint: CheckpointLog;
-  stateStore: StateStoreProvider;
   trigger: Trigger;
   outputMode: OutputMode;
   clock: Clock;
@@ -104,7 +109,15 @@ export class MicroBatchExecution {
   /** Resolvers of processAllAvailable(), settled when a trigger finds no new data. */
   private idleWaiters: (() => void)[] = [];
 
+  private planned: PlannedPipeline | undefined;
+  private stateStore: StateStoreProvider | undefined;
+
   constructor(private readonly o: EngineOptions) {}
+
+  private get pipeline(): PlannedPipeline {
+    if (!this.planned) throw new Error('the query is not started');
+    return this.planned;
+  }
 
   /** Asks the loop to stop after the batch in flight. */
   requestStop(): void {
@@ -128,13 +141,15 @@ export class MicroBatchExecution {
     this.queryId = meta.queryId;
     const now = () => o.clock.now();
     await o.source.open({ queryId: meta.queryId, metadata: o.sourceMetadata, now, warn: o.warn });
+    this.planned = planPipeline(o.specs, o.outputMode, o.schema ?? o.source.schema);
+    this.stateStore = o.stateStore(this.planned);
     const sinkMode: OutputMode =
-      o.outputMode === 'update' && o.pipeline.keyColumns.length === 0 ? 'append' : o.outputMode;
+      o.outputMode === 'update' && this.pipeline.keyColumns.length === 0 ? 'append' : o.outputMode;
     await o.sink.open({
       queryId: meta.queryId,
       outputMode: sinkMode,
-      keyColumns: o.pipeline.keyColumns,
-      schema: o.pipeline.schema,
+      keyColumns: this.pipeline.keyColumns,
+      schema: this.pipeline.schema,
       now,
       warn: o.warn,
     });
@@ -186,7 +201,7 @@ export class MicroBatchExecution {
       const latestOffsetMs = o.clock.now() - t0;
       const hasData = !sameOffsets(start, end);
       const watermarkMoved =
-        watermarkMs > lastBatchWatermarkMs && o.pipeline.operators.some((op) => op.runsOnWatermarkAdvance);
+        watermarkMs > lastBatchWatermarkMs && this.pipeline.operators.some((op) => op.runsOnWatermarkAdvance);
       if (hasData || watermarkMoved) {
         const ranges: Record<string, PartitionRange> = {};
         for (const [partition, to] of Object.entries(end)) {
@@ -199,7 +214,7 @@ export class MicroBatchExecution {
           watermarkMs,
           batchTimestampMs: triggerAt,
           conf: o.conf,
-          fingerprint: o.pipeline.fingerprint,
+          fingerprint: this.pipeline.fingerprint,
         };
         const result = await this.runWithRetries(plan, false, latestOffsetMs);
         lastBatchWatermarkMs = watermarkMs;
@@ -231,7 +246,7 @@ export class MicroBatchExecution {
   /** A restart must use the confs and stateful operators the checkpoint was written with. */
   private checkUnchanged(plan: BatchPlan): void {
     const confChanges = sameRecord(plan.conf, this.o.conf);
-    const fpChanges = sameRecord(plan.fingerprint, this.o.pipeline.fingerprint);
+    const fpChanges = sameRecord(plan.fingerprint, this.pipeline.fingerprint);
     if (confChanges.length + fpChanges.length > 0) {
       throw new CheckpointStateError(
         'CHECKPOINT_CONF_CHANGED',
@@ -288,11 +303,11 @@ export class MicroBatchExecution {
     const proposals: number[] = [];
     let prepared: Awaited<ReturnType<Sink['prepare']>> | undefined;
     try {
-      for (const op of o.pipeline.stateful) {
-        stores.set(op.id, await o.stateStore.open(op.id, plan.batchId - 1, op.state!));
+      for (const op of this.pipeline.stateful) {
+        stores.set(op.id, await this.stateStore!.open(op.id, plan.batchId - 1, op.state!));
       }
       let current = groups;
-      for (const op of o.pipeline.operators) {
+      for (const op of this.pipeline.operators) {
         const metrics = newMetrics();
         opMetrics.set(op.id, metrics);
         const ctx: BatchContext = {
@@ -324,7 +339,7 @@ export class MicroBatchExecution {
       phase('sinkCommit');
 
       const stateProgress: StateOperatorProgress[] = [];
-      for (const op of o.pipeline.stateful) {
+      for (const op of this.pipeline.stateful) {
         const store = stores.get(op.id)!;
         await store.commit(plan.batchId);
         const m = store.metrics();
@@ -410,7 +425,7 @@ export class MicroBatchExecution {
       () => o.source.close(),
       () => o.sink.close(),
       () => o.deadLetters.close(),
-      () => o.stateStore.close(),
+      () => this.stateStore?.close(),
       () => o.checkpoint.close(),
     ]) {
       try {

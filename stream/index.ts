@@ -83,9 +83,17 @@ export { progressBarListener } from './progress-bar.js';
 export { StreamingQuery } from './query.js';
 export type { PreparedBatch, Sink, SinkBatch, SinkCommitOutcome, SinkContext } from './sink.js';
 export type { PartitionOffsets, Source, SourceContext, SourceMetrics } from './source.js';
-export { GeneratorSource, type GeneratorSourceOptions } from './sources/generator.js';
-export { MemorySource } from './sources/memory.js';
-export { ObservableSource, type ObservableSourceOptions } from './sources/observable.js';
+export {
+  DeltaSource,
+  type DeltaSourceOptions,
+  FileSource,
+  type FileSourceOptions,
+  GeneratorSource,
+  type GeneratorSourceOptions,
+  MemorySource,
+  ObservableSource,
+  type ObservableSourceOptions,
+} from './sources/index.js';
 export {
   EMPTY_STATE_VERSION,
   type StateEntry,

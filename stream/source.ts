@@ -2,6 +2,7 @@
 // micro-batch as an offset range per partition (written to offsets/N before the batch runs) and, after
 // a crash, reads the identical range again.
 
+import type { StructType } from '../sinks/schema.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { PartitionRange } from './checkpoint-log.js';
 import type { RowGroup } from './types.js';
@@ -61,6 +62,8 @@ export interface SourceMetrics {
 export interface Source {
   /** A description for progress reports, e.g. 'DeltaSource[/data/bronze]'. */
   readonly description: string;
+  /** The schema of the rows, when the source knows it (set by open(), e.g. a Delta table's schema). */
+  readonly schema?: StructType | undefined;
   open(ctx: SourceContext): Promise<void>;
   initialOffsets(): Promise<PartitionOffsets>;
   nextOffsets(start: PartitionOffsets, limit?: PartitionOffsets): Promise<PartitionOffsets>;

@@ -14,7 +14,7 @@ import { type DeadLetterSink, ObjectStoreDeadLetters } from './dead-letters.js';
 import { MicroBatchExecution } from './engine.js';
 import { StreamArgumentError } from './errors.js';
 import type { OperatorSpec } from './operator.js';
-import { planPipeline } from './plan.js';
+import { type PlannedPipeline, planPipeline } from './plan.js';
 import type { StreamingQueryListener } from './progress.js';
 import { progressBarListener } from './progress-bar.js';
 import { StreamingQuery } from './query.js';
@@ -93,26 +93,25 @@ export class DataStream {
         option: 'checkpointLocation',
       });
     }
-    const pipeline = planPipeline(this.operators, outputMode, this.schema);
+    planPipeline(this.operators, outputMode, this.schema); // refuse unsupported pipelines before touching anything
     const clock = options.clock ?? SYSTEM_CLOCK;
     const location = options.checkpointLocation;
     const store = typeof location === 'string' ? new LocalObjectStore(location) : location;
-    let stateStore = options.stateStore;
-    if (!stateStore) {
+    const stateStore = (pipeline: PlannedPipeline): StateStoreProvider => {
+      if (options.stateStore) return options.stateStore;
       if (typeof location === 'string') {
-        stateStore = new LevelDbStateStoreProvider({
+        return new LevelDbStateStoreProvider({
           rootDir: join(location, 'state'),
           ...(options.minBatchesToRetain ? { minVersionsToRetain: options.minBatchesToRetain } : {}),
         });
-      } else if (pipeline.stateful.length === 0) stateStore = new MemoryStateStoreProvider();
-      else {
-        throw new StreamArgumentError(
-          'stateStore is required when checkpointLocation is an ObjectStore and the query has stateful operators ' +
-            `(${pipeline.stateful.map((op) => op.kind).join(', ')}); pass e.g. new LevelDbStateStoreProvider({ rootDir })`,
-          { option: 'stateStore' },
-        );
       }
-    }
+      if (pipeline.stateful.length === 0) return new MemoryStateStoreProvider();
+      throw new StreamArgumentError(
+        'stateStore is required when checkpointLocation is an ObjectStore and the query has stateful operators ' +
+          `(${pipeline.stateful.map((op) => op.kind).join(', ')}); pass e.g. new LevelDbStateStoreProvider({ rootDir })`,
+        { option: 'stateStore' },
+      );
+    };
     const checkpoint = new ObjectStoreCheckpointLog(store, {
       now: () => clock.now(),
       ...(options.leaseTimeoutMs ? { leaseTimeoutMs: options.leaseTimeoutMs } : {}),
@@ -147,7 +146,8 @@ export class DataStream {
       name: options.queryName ?? null,
       source: this.source,
       sourceMetadata: new PrefixedObjectStore(store, 'sources/0/'),
-      pipeline,
+      specs: this.operators,
+      schema: this.schema,
       sink,
       deadLetters: options.deadLetters ?? new ObjectStoreDeadLetters(store, 'dead-letters/'),
       checkpoint,

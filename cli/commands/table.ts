@@ -7,9 +7,9 @@ import { parseSchema } from '../../sinks/delta/schema-json.js';
 import { DeltaTable } from '../../sinks/delta/table.js';
 import type { StructType } from '../../sinks/schema.js';
 import { LocalObjectStore } from '../../storage/local.js';
-import { toJsonLines, toTextTable } from '../format-rows.js';
 import { InputArgumentError } from '../../stream/input/errors.js';
 import { openInput } from '../../stream/input/read-input.js';
+import { toJsonLines, toTextTable } from '../format-rows.js';
 import type { CliIo } from '../io.js';
 
 function invalidOption(option: string, message: string): DeltaError {

@@ -24,6 +24,16 @@ export {
   type LogCleanupResult,
   RETENTION_DEFAULTS,
 } from './log-cleanup.js';
+export {
+  type KeyColumn,
+  type KeyEncoder,
+  keyEncoder,
+  type MergeByKeyOptions,
+  type MergeByKeyResult,
+  type MergeMetrics,
+  mergeByKey,
+  mergeOperationParameters,
+} from './merge.js';
 export { OPTIMIZE_DEFAULTS, type OptimizeOptions, type OptimizeResult } from './optimize.js';
 export {
   and,
@@ -44,11 +54,22 @@ export { type ScanBatch, type ScanOptions, scan, scanRows } from './scan.js';
 export { type ArrowScanBatch, scanArrow } from './scan-arrow.js';
 export type { DeltaSnapshot } from './snapshot.js';
 export {
+  type DeltaBatchPlan,
+  type DeltaCommitRecord,
+  DeltaPreparedBatch,
+  DeltaSink,
+  type DeltaSinkOptions,
+  deltaSink,
+  inferTableSchema,
+} from './stream-sink.js';
+export {
   type AppTransaction,
   type CreateTableOptions,
   DEFAULT_PROTOCOL,
   DeltaTable,
   type DeltaTableOptions,
+  type MergeOptions,
+  type MergeOutcome,
   type OverwriteOptions,
   type WriteOptions,
   type WriteOutcome,

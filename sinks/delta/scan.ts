@@ -97,7 +97,11 @@ export function dataFileKey(path: string, location: string): string {
 
 type FileReader = (file: AddAction) => Promise<Row[]>;
 
-function fileReader(store: ObjectStore, snapshot: DeltaSnapshot, plan: ScanPlan): FileReader {
+function fileReader(
+  store: ObjectStore,
+  snapshot: Pick<DeltaSnapshot, 'schema' | 'partitionColumns'>,
+  plan: ScanPlan,
+): FileReader {
   const schema = snapshot.schema;
   const partitionColumns = new Set(
     snapshot.partitionColumns
@@ -191,6 +195,20 @@ function fileReader(store: ObjectStore, snapshot: DeltaSnapshot, plan: ScanPlan)
     }
     return rows;
   };
+}
+
+/**
+ * Every row of one data file with all columns of `table.schema` (partition columns typed from
+ * `file.partitionValues`, missing columns null), as the scan reads it. Used by the Delta streaming
+ * source, which reads the files of a commit one by one with the metadata in effect at that commit.
+ */
+export function readDataFile(
+  store: ObjectStore,
+  table: Pick<DeltaSnapshot, 'schema' | 'partitionColumns'>,
+  file: AddAction,
+): Promise<Row[]> {
+  const plan: ScanPlan = { schema: table.schema, files: [file], skippedFiles: 0, predicate: undefined };
+  return fileReader(store, table, plan)(file);
 }
 
 /**

@@ -18,6 +18,7 @@ import {
   type LogCleanupResult,
   parseIntervalMs,
 } from './log-cleanup.js';
+import { type MergeMetrics, mergeByKey, mergeMetricsRecord, mergeOperationParameters } from './merge.js';
 import { type OptimizeOptions, type OptimizeResult, optimize } from './optimize.js';
 import { compilePartitionPredicate, validatePartitionColumns } from './partition-values.js';
 import type { Predicate } from './predicate.js';
@@ -90,6 +91,16 @@ export interface OverwriteOptions extends WriteOptions {
 
 /** The outcome of a write: a CommitOutcome plus what the write produced. */
 export type WriteOutcome = CommitOutcome & { numFiles: number; numRows: number };
+
+export interface MergeOptions extends WriteOptions {
+  /** Columns identifying a row: a row whose key equals a table row's key replaces it (see merge.ts). */
+  keys: readonly string[];
+  /** Data files read in parallel. Default 4. */
+  concurrency?: number;
+}
+
+/** The outcome of a merge: a WriteOutcome plus Spark's MERGE metrics (undefined when already committed). */
+export type MergeOutcome = WriteOutcome & { metrics: MergeMetrics | undefined };
 
 const UNSUPPORTED_PROPERTIES: Record<string, string> = {
   'delta.enableDeletionVectors': 'deletionVectors',
@@ -443,6 +454,58 @@ export class DeltaTable {
    */
   overwrite(rows: readonly Record<string, unknown>[], options: OverwriteOptions = {}): Promise<WriteOutcome> {
     return this.write(rows, 'Overwrite', options);
+  }
+
+  /**
+   * Upserts rows by key, copy-on-write (see merge.ts): rows whose key matches table rows replace
+   * them, the others are inserted; the files holding a matched key are rewritten, all in one commit
+   * (commitInfo MERGE, WriteSerializable). Throws INVALID_ARGUMENT for bad keys, INVALID_DATA for two
+   * rows with one key, plus the faults of append.
+   */
+  async merge(rows: readonly Record<string, unknown>[], options: MergeOptions): Promise<MergeOutcome> {
+    if (!Array.isArray(rows)) throw new DeltaError('rows must be an array of objects', { code: 'INVALID_ARGUMENT' });
+    const snapshot = await this.refresh();
+    const tx = this.transaction(snapshot);
+    const txns = txnList(options.txn);
+    if (tx.alreadyCommitted(txns)) {
+      return {
+        kind: 'already-committed',
+        version: snapshot.version,
+        snapshot,
+        numFiles: 0,
+        numRows: 0,
+        metrics: undefined,
+      };
+    }
+    const { schema, changed } = checkWriteSchema(tx.schema, rows, {
+      ...(options.mergeSchema !== undefined ? { mergeSchema: options.mergeSchema } : {}),
+      ...(options.dataSchema ? { dataSchema: options.dataSchema } : {}),
+    });
+    if (changed) {
+      assertWritableSchema(schema);
+      tx.updateMetadata({ ...tx.metadata, schemaString: JSON.stringify(schema) });
+    }
+    for (const t of txns) tx.setTransaction(t.appId, t.version);
+    const result = await mergeByKey(tx, rows, {
+      keys: options.keys,
+      ...(options.targetFileSize !== undefined ? { targetFileSize: options.targetFileSize } : {}),
+      ...(options.compression ? { compression: options.compression } : {}),
+      ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}),
+    });
+    const operation = options.operation ?? { name: 'MERGE', parameters: mergeOperationParameters(options.keys) };
+    const outcome = await tx.commit({
+      name: operation.name,
+      parameters: operation.parameters,
+      metrics: mergeMetricsRecord(result.metrics),
+    });
+    this.current = outcome.snapshot;
+    const committed = outcome.kind === 'committed';
+    return {
+      ...outcome,
+      numFiles: committed ? result.added.length : 0,
+      numRows: committed ? rows.length : 0,
+      metrics: committed ? result.metrics : undefined,
+    };
   }
 
   /** Writes a checkpoint of the latest snapshot now (normally done every delta.checkpointInterval commits). */

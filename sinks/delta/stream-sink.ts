@@ -1,0 +1,441 @@
+// DeltaSink: the streaming Sink over a Delta table, exactly-once through Delta's txn action (each commit
+// carries txn(appId = queryId, version = batchId); a batch whose txn the table already has is skipped).
+// append → blind append; complete → overwrite of the whole table; update → copy-on-write MERGE by the
+// query's key columns (merge.ts). prepare() writes the data files, commit() makes them visible in one
+// commit, recognising its own unacknowledged commits and batches another instance already committed.
+
+import { LocalObjectStore } from '../../storage/local.js';
+import type { ObjectStore } from '../../storage/object-store.js';
+import { SchemaInference } from '../../stream/input/infer-schema.js';
+import type { PreparedBatch, Sink, SinkBatch, SinkCommitOutcome, SinkContext } from '../../stream/sink.js';
+import type { OutputMode } from '../../stream/types.js';
+import type { StructType } from '../schema.js';
+import type { AddAction, MetadataAction } from './actions.js';
+import { writeCheckpoint } from './checkpoint-writer.js';
+import type { ReadPredicate } from './conflict-checker.js';
+import { DeltaError } from './errors.js';
+import type { ParquetCompression } from './file-names.js';
+import { checkpointInterval, cleanupExpiredLogs } from './log-cleanup.js';
+import { type MergeMetrics, mergeByKey, mergeMetricsRecord, resolveKeyColumns } from './merge.js';
+import { checkWriteSchema } from './schema-check.js';
+import type { DeltaSnapshot } from './snapshot.js';
+import { type AppTransaction, DeltaTable, type DeltaTableOptions } from './table.js';
+import { DeltaTransaction, type Operation } from './transaction.js';
+
+export interface DeltaSinkOptions {
+  /** Where the table is (its root). */
+  store: ObjectStore;
+  /** Partition columns of a table the sink creates (must equal an existing table's, when given). */
+  partitionBy?: readonly string[];
+  /**
+   * Schema of a table the sink creates, and the declared schema of the rows it writes. Default: the
+   * query's schema (SinkContext.schema); when neither is known, the table is created at the first
+   * non-empty batch with a schema inferred from its rows (see inferTableSchema).
+   */
+  schema?: StructType;
+  /** Create the table when it does not exist. Default true (otherwise open fails with TABLE_NOT_FOUND). */
+  createIfMissing?: boolean;
+  /** Add new columns of the rows to the table schema (additive schema evolution). Default false. */
+  mergeSchema?: boolean;
+  /** Target data file size in bytes (default 128 MiB). */
+  targetFileSize?: number;
+  compression?: ParquetCompression;
+  /** Table properties of a table the sink creates (e.g. { 'delta.checkpointInterval': '10' }). */
+  properties?: Readonly<Record<string, string>>;
+  /** Options of the table handle (clock, commit retries, engineInfo, warnings). */
+  table?: DeltaTableOptions;
+}
+
+const OUTPUT_MODE_NAMES: Record<OutputMode, string> = { append: 'Append', complete: 'Complete', update: 'Update' };
+
+/** Everything a commit of one batch consists of, so that it can be rebuilt on a fresh transaction. */
+export interface DeltaCommitRecord {
+  /** The snapshot prepare() read (the commit's read version). */
+  readonly snapshot: DeltaSnapshot;
+  readonly metadata: MetadataAction | undefined;
+  readonly readWholeTable: boolean;
+  readonly read: readonly AddAction[];
+  readonly readPredicate: ReadPredicate | undefined;
+  readonly removes: readonly AddAction[];
+  readonly adds: readonly AddAction[];
+  readonly txn: AppTransaction;
+  readonly operation: Operation;
+}
+
+/** What commit() does with a prepared batch. */
+export type DeltaBatchPlan =
+  | { kind: 'skip' }
+  | { kind: 'already-committed'; version: number }
+  | { kind: 'write'; record: DeltaCommitRecord; transaction: DeltaTransaction; metrics: MergeMetrics | undefined };
+
+/** A prepared batch of a DeltaSink: the transaction holding the written files, not yet committed. */
+export class DeltaPreparedBatch implements PreparedBatch {
+  /** 'committed' after a commit returned (committed or already-committed); 'aborted' after abort(). */
+  state: 'prepared' | 'committed' | 'aborted' = 'prepared';
+  /** Commit attempts made (the first uses the prepared transaction, later ones a rebuilt one). */
+  attempts = 0;
+  /** The table version of the batch once known. */
+  version: number | undefined;
+
+  constructor(
+    readonly sink: DeltaSink,
+    readonly batchId: number,
+    readonly numRows: number,
+    readonly plan: DeltaBatchPlan,
+  ) {}
+
+  /** Data files written for the batch (empty when skipped or already committed). */
+  get files(): readonly AddAction[] {
+    return this.plan.kind === 'write' ? this.plan.record.adds : [];
+  }
+
+  /** The MERGE metrics of an update-mode batch. */
+  get metrics(): MergeMetrics | undefined {
+    return this.plan.kind === 'write' ? this.plan.metrics : undefined;
+  }
+}
+
+function describeError(error: unknown): Record<string, unknown> | undefined {
+  if (error === undefined) return undefined;
+  return { error: error instanceof Error ? error.message : String(error) };
+}
+
+/**
+ * The schema of a table created from the rows of its first batch, Spark-style (stream/input/infer-schema.ts):
+ * a safe-integer number is a long, another number a double, a Date a timestamp, a bigint a long (or
+ * a decimal beyond int64), a Uint8Array binary, an object a struct, an array an array; strings stay
+ * strings (no date or timestamp detection); a column that is null in every row becomes a string.
+ * Caveat: a column whose first batch holds only integral numbers becomes a long, and a later 2.5
+ * is refused; declare `schema` (or let the query provide one) when that can happen. Maps cannot be
+ * inferred. Throws INVALID_DATA when a value cannot be typed.
+ */
+export function inferTableSchema(rows: readonly Record<string, unknown>[]): StructType {
+  const inference = new SchemaInference();
+  try {
+    rows.forEach((row, index) => {
+      inference.addRow(row, { file: 'batch', line: index + 1 });
+    });
+  } catch (cause) {
+    throw new DeltaError(
+      `cannot infer the table schema from the first batch: ${(cause as Error).message}; declare the sink's schema`,
+      { code: 'INVALID_DATA', cause },
+    );
+  }
+  const schema = inference.schema();
+  if (schema.fields.length === 0) {
+    throw new DeltaError('cannot infer the table schema: the rows of the first batch have no typed column', {
+      code: 'INVALID_DATA',
+    });
+  }
+  return schema;
+}
+
+function sameColumns(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((c, i) => c.toLowerCase() === b[i]?.toLowerCase());
+}
+
+/**
+ * A streaming sink writing a Delta table, exactly-once per (queryId, batchId).
+ *
+ * ```ts
+ * const sink = deltaSink('/data/tables/counts', { partitionBy: ['day'] });
+ * ```
+ *
+ * - append: the batch's rows are appended (commitInfo 'STREAMING UPDATE', outputMode 'Append');
+ *   an empty batch commits nothing ('skipped').
+ * - complete: the table's rows are replaced by the batch's (even by none: an empty result).
+ * - update: rows are merged by SinkContext.keyColumns (merge.ts): matching rows are replaced, the
+ *   others inserted, in one commit that removes and rewrites the files holding matched keys.
+ *
+ * Every commit carries txn(queryId, batchId): prepare() and the commit both detect a batch the table
+ * already has ('already-committed'), including one whose commit was durable but not acknowledged.
+ */
+export class DeltaSink implements Sink {
+  readonly description: string;
+  private readonly store: ObjectStore;
+  private context: SinkContext | undefined;
+  private tableOptions: DeltaTableOptions = {};
+  private handle: DeltaTable | undefined;
+  private closed = false;
+
+  constructor(private readonly options: DeltaSinkOptions) {
+    if (typeof options !== 'object' || options === null || typeof options.store !== 'object' || !options.store) {
+      throw new DeltaError('DeltaSink needs an ObjectStore (options.store)', { code: 'INVALID_ARGUMENT' });
+    }
+    this.store = options.store;
+    this.description = `Delta table at ${this.store.location}`;
+  }
+
+  /** The table handle once the table exists (after open, or after the first batch when creation was deferred). */
+  get table(): DeltaTable | undefined {
+    return this.handle;
+  }
+
+  private get createIfMissing(): boolean {
+    return this.options.createIfMissing ?? true;
+  }
+
+  async open(ctx: SinkContext): Promise<void> {
+    if (this.closed) throw new DeltaError('the Delta sink is closed', { code: 'INVALID_ARGUMENT' });
+    if (this.context) throw new DeltaError('the Delta sink is already open', { code: 'INVALID_ARGUMENT' });
+    if (typeof ctx.queryId !== 'string' || ctx.queryId === '') {
+      throw new DeltaError('the query id (txn appId) must be a non-empty string', { code: 'INVALID_ARGUMENT' });
+    }
+    if (!(ctx.outputMode in OUTPUT_MODE_NAMES)) {
+      throw new DeltaError(`unknown output mode ${JSON.stringify(ctx.outputMode)}`, {
+        code: 'INVALID_ARGUMENT',
+        context: { outputMode: ctx.outputMode },
+      });
+    }
+    if (ctx.outputMode === 'update' && (!Array.isArray(ctx.keyColumns) || ctx.keyColumns.length === 0)) {
+      throw new DeltaError(
+        'update mode merges rows by the key columns of the query, but keyColumns is empty: update mode needs an aggregation (or declared keys)',
+        { code: 'INVALID_ARGUMENT', context: { outputMode: 'update' } },
+      );
+    }
+    const table = this.options.table ?? {};
+    this.tableOptions = {
+      ...table,
+      now: table.now ?? ctx.now,
+      onWarning: table.onWarning ?? ((message, error) => ctx.warn(message, describeError(error))),
+    };
+
+    let handle: DeltaTable | undefined;
+    try {
+      handle = await DeltaTable.open(this.store, this.tableOptions);
+    } catch (error) {
+      if (!(error instanceof DeltaError && error.code === 'TABLE_NOT_FOUND') || !this.createIfMissing) throw error;
+    }
+    if (!handle) {
+      const schema = this.options.schema ?? ctx.schema;
+      if (schema) handle = await this.create(schema);
+    } else {
+      this.checkPartitioning(handle);
+    }
+    if (handle && ctx.outputMode === 'update' && !this.options.mergeSchema) {
+      resolveKeyColumns(handle.snapshot().schema, ctx.keyColumns);
+    }
+    this.handle = handle;
+    this.context = ctx;
+  }
+
+  private async create(schema: StructType): Promise<DeltaTable> {
+    const table = await DeltaTable.create(
+      this.store,
+      {
+        schema,
+        partitionColumns: this.options.partitionBy ?? [],
+        ...(this.options.properties ? { properties: this.options.properties } : {}),
+        ifNotExists: true,
+      },
+      this.tableOptions,
+    );
+    this.checkPartitioning(table);
+    return table;
+  }
+
+  private checkPartitioning(table: DeltaTable): void {
+    const wanted = this.options.partitionBy;
+    const actual = table.snapshot().partitionColumns;
+    if (wanted !== undefined && !sameColumns(wanted, actual)) {
+      throw new DeltaError(
+        `the table at ${this.store.location} is partitioned by [${actual.join(', ')}], not by [${wanted.join(', ')}]`,
+        { code: 'INVALID_ARGUMENT', context: { partitionBy: [...wanted], partitionColumns: [...actual] } },
+      );
+    }
+  }
+
+  private requireOpen(): SinkContext {
+    if (this.closed) throw new DeltaError('the Delta sink is closed', { code: 'INVALID_ARGUMENT' });
+    if (!this.context) throw new DeltaError('the Delta sink is not open', { code: 'INVALID_ARGUMENT' });
+    return this.context;
+  }
+
+  /** Checkpoints every delta.checkpointInterval versions and cleans up expired logs (as DeltaTable does). */
+  private async postCommit(snapshot: DeltaSnapshot): Promise<void> {
+    const interval = checkpointInterval(snapshot.properties);
+    if (snapshot.version === 0 || snapshot.version % interval !== 0) return;
+    const now = this.tableOptions.now ?? Date.now;
+    await writeCheckpoint(this.store, snapshot, { now });
+    await cleanupExpiredLogs(this.store, snapshot, { now });
+  }
+
+  private transaction(snapshot: DeltaSnapshot): DeltaTransaction {
+    const options = this.tableOptions;
+    return new DeltaTransaction(this.store, snapshot, {
+      now: options.now ?? Date.now,
+      ...(options.commit ? { commit: options.commit } : {}),
+      ...(options.engineInfo ? { engineInfo: options.engineInfo } : {}),
+      postCommit: (s) => this.postCommit(s),
+      onPostCommitError: (error) => options.onWarning?.('post-commit hook (checkpoint / log cleanup) failed', error),
+    });
+  }
+
+  /** A fresh transaction on the prepared read snapshot with the same actions (a commit retry). */
+  private rebuild(record: DeltaCommitRecord): DeltaTransaction {
+    const tx = this.transaction(record.snapshot);
+    if (record.metadata) tx.updateMetadata(record.metadata);
+    if (record.readWholeTable) tx.readWholeTable();
+    if (record.read.length > 0 || record.readPredicate) tx.readFiles(record.read, record.readPredicate);
+    if (record.removes.length > 0) tx.removeFiles(record.removes);
+    tx.addFiles(record.adds);
+    tx.setTransaction(record.txn.appId, record.txn.version);
+    return tx;
+  }
+
+  /**
+   * Writes the batch's data files (append, complete) or rewrites the files holding its keys (update)
+   * on a transaction of the latest snapshot; nothing is visible until commit(). Returns a batch to
+   * skip when it is empty (append, update) and an already-committed batch when the table's txn of
+   * the query is at or after batchId. Throws SCHEMA_MISMATCH / INVALID_DATA for rows that do not fit.
+   */
+  async prepare(batch: SinkBatch): Promise<PreparedBatch> {
+    const ctx = this.requireOpen();
+    const { batchId, rows } = batch;
+    if (!Number.isSafeInteger(batchId) || batchId < 0) {
+      throw new DeltaError(`batchId must be a non-negative integer, got ${batchId}`, { code: 'INVALID_ARGUMENT' });
+    }
+    if (!Array.isArray(rows)) throw new DeltaError('batch rows must be an array', { code: 'INVALID_ARGUMENT' });
+    const mode = ctx.outputMode;
+    const skip = () => new DeltaPreparedBatch(this, batchId, rows.length, { kind: 'skip' });
+    if (rows.length === 0 && mode !== 'complete') return skip();
+    if (!this.handle) {
+      // Deferred creation: neither the options nor the query declared a schema.
+      if (rows.length === 0) return skip(); // complete mode, no table yet: nothing to replace
+      this.handle = await this.create(inferTableSchema(rows));
+    }
+    const snapshot = await this.handle.refresh();
+    const txn: AppTransaction = { appId: ctx.queryId, version: batchId };
+    const tx = this.transaction(snapshot);
+    if (tx.alreadyCommitted([txn])) {
+      return new DeltaPreparedBatch(this, batchId, rows.length, {
+        kind: 'already-committed',
+        version: snapshot.version,
+      });
+    }
+
+    const dataSchema = this.options.schema ?? ctx.schema;
+    const { schema, changed } = checkWriteSchema(tx.schema, rows, {
+      ...(this.options.mergeSchema !== undefined ? { mergeSchema: this.options.mergeSchema } : {}),
+      ...(dataSchema ? { dataSchema } : {}),
+    });
+    if (changed) tx.updateMetadata({ ...tx.metadata, schemaString: JSON.stringify(schema) });
+    const writeOptions = {
+      ...(this.options.targetFileSize !== undefined ? { targetFileSize: this.options.targetFileSize } : {}),
+      ...(this.options.compression ? { compression: this.options.compression } : {}),
+    };
+
+    let readWholeTable = false;
+    let read: readonly AddAction[] = [];
+    let readPredicate: ReadPredicate | undefined;
+    let removes: readonly AddAction[] = [];
+    let adds: readonly AddAction[];
+    let metrics: MergeMetrics | undefined;
+    switch (mode) {
+      case 'append':
+        adds = await tx.writeFiles(rows, writeOptions);
+        break;
+      case 'complete':
+        readWholeTable = true;
+        tx.readWholeTable();
+        removes = snapshot.files;
+        tx.removeFiles(removes);
+        adds = await tx.writeFiles(rows, writeOptions);
+        break;
+      case 'update': {
+        const result = await mergeByKey(tx, rows, { keys: ctx.keyColumns, ...writeOptions });
+        read = result.read;
+        readPredicate = result.readPredicate;
+        removes = result.removed;
+        adds = result.added;
+        metrics = result.metrics;
+        break;
+      }
+    }
+    tx.setTransaction(txn.appId, txn.version);
+    const operation: Operation = {
+      name: 'STREAMING UPDATE',
+      parameters: { outputMode: OUTPUT_MODE_NAMES[mode], queryId: ctx.queryId, epochId: String(batchId) },
+      ...(metrics ? { metrics: mergeMetricsRecord(metrics) } : {}),
+    };
+    const record: DeltaCommitRecord = {
+      snapshot,
+      metadata: changed ? tx.metadata : undefined,
+      readWholeTable,
+      read,
+      readPredicate,
+      removes,
+      adds,
+      txn,
+      operation,
+    };
+    return new DeltaPreparedBatch(this, batchId, rows.length, { kind: 'write', record, transaction: tx, metrics });
+  }
+
+  private own(prepared: PreparedBatch): DeltaPreparedBatch {
+    if (!(prepared instanceof DeltaPreparedBatch) || prepared.sink !== this) {
+      throw new DeltaError('this prepared batch was not prepared by this Delta sink', { code: 'INVALID_ARGUMENT' });
+    }
+    return prepared;
+  }
+
+  /**
+   * Commits a prepared batch: 'committed' with the new version, 'already-committed' when the table
+   * got the batch's txn meanwhile (another instance, or an earlier attempt of this one whose commit
+   * landed without an acknowledgement), 'skipped' for an empty batch. May be called again after it
+   * threw: the retry commits the same actions on a fresh transaction of the same read snapshot, so
+   * the conflict checks see every commit made since prepare().
+   */
+  async commit(prepared: PreparedBatch): Promise<SinkCommitOutcome> {
+    this.requireOpen();
+    const batch = this.own(prepared);
+    const { batchId, plan } = batch;
+    if (batch.state === 'aborted') {
+      throw new DeltaError(`batch ${batchId} was aborted and cannot be committed`, { code: 'INVALID_ARGUMENT' });
+    }
+    if (plan.kind === 'skip') {
+      batch.state = 'committed';
+      return { kind: 'skipped', batchId };
+    }
+    if (plan.kind === 'already-committed') {
+      batch.state = 'committed';
+      batch.version = plan.version;
+      return { kind: 'already-committed', batchId, version: plan.version };
+    }
+    if (batch.state === 'committed') {
+      return { kind: 'already-committed', batchId, ...(batch.version !== undefined ? { version: batch.version } : {}) };
+    }
+    const tx = batch.attempts === 0 ? plan.transaction : this.rebuild(plan.record);
+    batch.attempts++;
+    const outcome = await tx.commit(plan.record.operation);
+    batch.state = 'committed';
+    batch.version = outcome.version;
+    if (outcome.kind === 'already-committed') return { kind: 'already-committed', batchId, version: outcome.version };
+    return {
+      kind: 'committed',
+      batchId,
+      version: outcome.version,
+      numRows: batch.numRows,
+      numFiles: plan.record.adds.length,
+    };
+  }
+
+  /** Forgets a prepared batch; its data files stay unreferenced until vacuum removes them. Never throws. */
+  async abort(prepared: PreparedBatch): Promise<void> {
+    if (prepared instanceof DeltaPreparedBatch && prepared.sink === this && prepared.state === 'prepared') {
+      prepared.state = 'aborted';
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+}
+
+/**
+ * A DeltaSink on `storeOrPath`: an ObjectStore, or a local folder path (a LocalObjectStore there).
+ */
+export function deltaSink(storeOrPath: ObjectStore | string, options: Omit<DeltaSinkOptions, 'store'> = {}): DeltaSink {
+  const store = typeof storeOrPath === 'string' ? new LocalObjectStore(storeOrPath) : storeOrPath;
+  return new DeltaSink({ ...options, store });
+}
