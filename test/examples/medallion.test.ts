@@ -84,16 +84,17 @@ describe('examples/medallion', () => {
   }, 60_000);
 
   describe.skipIf(!readers.available)('read by delta-rs and Spark', () => {
-    let py: PythonSession;
-    beforeAll(() => {
-      py = new PythonSession();
-    });
+    let session: PythonSession | undefined;
+    const python = () => {
+      session ??= new PythonSession();
+      return session;
+    };
     afterAll(async () => {
-      await py?.close();
+      await session?.close();
     });
 
     it('delta-rs reads silver and gold with the expected rows', async () => {
-      const result = await py.run<{ silver: string[]; gold: Record<string, unknown>[] }>(
+      const result = await python().run<{ silver: string[]; gold: Record<string, unknown>[] }>(
         `
 result = {
   "silver": sorted(r["event_id"] for r in readers.delta_rs_rows(args["silver"], columns=["event_id"])),
@@ -107,7 +108,7 @@ result = {
     }, 120_000);
 
     it('Spark reads silver and gold with the expected rows', async () => {
-      const result = await py.run<{ silver: number; distinct: number; gold: Record<string, unknown>[] }>(
+      const result = await python().run<{ silver: number; distinct: number; gold: Record<string, unknown>[] }>(
         `
 s = readers.spark().read.format("delta").load(args["silver"])
 result = {
