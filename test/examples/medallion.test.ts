@@ -39,7 +39,15 @@ describe('examples/medallion', () => {
   const p = paths(dir);
   const expected = expectedMedallion(RECORDS, BATCH);
   const progress: StreamingQueryProgress[] = [];
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  let session: PythonSession | undefined;
+  const python = () => {
+    session ??= new PythonSession();
+    return session;
+  };
+  afterAll(async () => {
+    await session?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   beforeAll(async () => {
     await runMedallion({
@@ -84,14 +92,6 @@ describe('examples/medallion', () => {
   }, 60_000);
 
   describe.skipIf(!readers.available)('read by delta-rs and Spark', () => {
-    let session: PythonSession | undefined;
-    const python = () => {
-      session ??= new PythonSession();
-      return session;
-    };
-    afterAll(async () => {
-      await session?.close();
-    });
 
     it('delta-rs reads silver and gold with the expected rows', async () => {
       const result = await python().run<{ silver: string[]; gold: Record<string, unknown>[] }>(
