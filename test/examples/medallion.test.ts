@@ -92,7 +92,6 @@ describe('examples/medallion', () => {
   }, 60_000);
 
   describe.skipIf(!readers.available)('read by delta-rs and Spark', () => {
-
     it('delta-rs reads silver and gold with the expected rows', async () => {
       const result = await python().run<{ silver: string[]; gold: Record<string, unknown>[] }>(
         `
