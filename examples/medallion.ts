@@ -16,9 +16,12 @@ import { paths, startBronze, startGold, startSilver } from './medallion/pipeline
 
 const args = process.argv.slice(2);
 const resume = args.includes('--resume');
-const quiet = args.includes('--quiet');
+const announce = args.includes('--announce'); // quiet, except one line when the pipeline starts
+const quiet = announce || args.includes('--quiet');
 const root = resolve(args.find((a) => !a.startsWith('--')) ?? '.demo/medallion');
-const records = Number(process.env.LAKESTREAM_DEMO_RECORDS ?? 12_500);
+const records = Number(process.env.LAKESTREAM_DEMO_RECORDS ?? 12_500); // per partition (4 partitions)
+const batch = Number(process.env.LAKESTREAM_DEMO_BATCH ?? 1_250); // bronze batch per partition
+const goldFiles = Number(process.env.LAKESTREAM_DEMO_GOLD_FILES ?? 1_000); // silver files per gold batch
 
 const t0 = performance.now();
 if (!resume) rmSync(root, { recursive: true, force: true });
@@ -26,6 +29,7 @@ const say = (line: string) => {
   if (!quiet) console.log(line);
 };
 say(`lakestream medallion demo → ${root}`);
+if (announce) console.log(`started ${root}`);
 
 const totals = new Map<string, { batches: number; input: number; output: number; late: number; dead: number }>();
 const listener = {
@@ -39,7 +43,14 @@ const listener = {
     totals.set(p.name ?? '', t);
   },
 };
-const options = { root, recordsPerPartition: records, listener, progressBar: !quiet && Boolean(process.stderr.isTTY) };
+const options = {
+  root,
+  recordsPerPartition: records,
+  bronzeBatchPerPartition: batch,
+  goldMaxFilesPerTrigger: goldFiles,
+  listener,
+  progressBar: !quiet && Boolean(process.stderr.isTTY),
+};
 for (const [stage, start] of [
   ['bronze', startBronze],
   ['silver', startSilver],

@@ -53,6 +53,8 @@ export interface MedallionOptions {
   recordsPerPartition?: number;
   /** Bronze micro-batch size per partition. Default 1 250 (10 bronze batches). */
   bronzeBatchPerPartition?: number;
+  /** Silver files per gold micro-batch. Default 1000. */
+  goldMaxFilesPerTrigger?: number;
   /** Gold output mode. Default 'complete'. */
   goldMode?: 'complete' | 'update';
   /** Default availableNow (process what exists, then stop). */
@@ -135,7 +137,10 @@ export function startSilver(options: MedallionOptions): Promise<StreamingQuery> 
 /** gold: per channel and day, the number of events and of distinct users. */
 export function startGold(options: MedallionOptions): Promise<StreamingQuery> {
   const o = resolved(options);
-  const silver = new DeltaSource({ store: new LocalObjectStore(paths(o.root).silver) });
+  const silver = new DeltaSource({
+    store: new LocalObjectStore(paths(o.root).silver),
+    maxFilesPerTrigger: o.goldMaxFilesPerTrigger ?? 1000,
+  });
   const mode = options.goldMode ?? 'complete';
   return readStream(silver)
     .pipe(

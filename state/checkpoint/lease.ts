@@ -1,6 +1,8 @@
 // CheckpointLease: single-runner ownership of a checkpoint folder on an ObjectStore. Epoch-numbered
 // lease files are created with putIfAbsent (so exactly one runner wins a takeover); the highest epoch rules.
 
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import type { ObjectStore } from '../../storage/object-store.js';
 import { CheckpointLockedError } from '../../stream/errors.js';
 import { decodeCheckpointFile, encodeCheckpointFile } from './file-format.js';
@@ -13,6 +15,31 @@ export interface LeaseOptions {
   timeoutMs: number;
   /** Clock, ms since the epoch. Runners sharing a checkpoint must have roughly synchronised clocks. */
   now: () => number;
+  /** This runner's host and process id, recorded so a runner on the same host can see its predecessor died. */
+  host?: string;
+  pid?: number;
+}
+
+/**
+ * Whether the process that wrote a lease on this host is gone (killed or crashed), so its lease can be
+ * taken over at once instead of after the timeout. Only a definite "no such process" counts; a pid
+ * reused by another process makes us wait for the timeout (the safe direction).
+ */
+function ownerIsDead(record: LeaseRecord, self: { host: string; pid: number }): boolean {
+  if (record.host !== self.host || record.pid === undefined) return false;
+  if (record.pid === self.pid) return false; // this very process (another runner in it, or a reused pid)
+  try {
+    process.kill(record.pid, 0);
+  } catch (error) {
+    return (error as { code?: string }).code === 'ESRCH';
+  }
+  // Killed but not yet reaped (a zombie, e.g. orphaned in a container without an init): dead too.
+  try {
+    const stat = readFileSync(`/proc/${record.pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z';
+  } catch {
+    return false;
+  }
 }
 
 interface LeaseRecord {
@@ -20,6 +47,8 @@ interface LeaseRecord {
   epoch: number;
   heartbeatMs: number;
   released: boolean;
+  host?: string;
+  pid?: number;
 }
 
 /**
@@ -45,7 +74,8 @@ export class CheckpointLease {
     const current = await this.current();
     if (current !== undefined && current.record !== undefined && !current.record.released) {
       const age = this.options.now() - current.record.heartbeatMs;
-      if (age < this.options.timeoutMs) {
+      const self = { host: this.options.host ?? hostname(), pid: this.options.pid ?? process.pid };
+      if (age < this.options.timeoutMs && !ownerIsDead(current.record, self)) {
         throw new CheckpointLockedError(
           this.store.location,
           current.record.owner,
@@ -109,7 +139,14 @@ export class CheckpointLease {
   }
 
   private encode(epoch: number, released: boolean): Uint8Array {
-    const record: LeaseRecord = { owner: this.options.owner, epoch, heartbeatMs: this.options.now(), released };
+    const record: LeaseRecord = {
+      owner: this.options.owner,
+      epoch,
+      heartbeatMs: this.options.now(),
+      released,
+      host: this.options.host ?? hostname(),
+      pid: this.options.pid ?? process.pid,
+    };
     return encodeCheckpointFile(record);
   }
 
@@ -134,8 +171,14 @@ export class CheckpointLease {
     const decoded = decodeCheckpointFile(bytes, key);
     if (decoded.kind !== 'ok') return undefined;
     const record = decoded.value as Partial<LeaseRecord>;
-    return typeof record.owner === 'string' && typeof record.heartbeatMs === 'number'
-      ? { owner: record.owner, epoch, heartbeatMs: record.heartbeatMs, released: record.released === true }
-      : undefined;
+    if (typeof record.owner !== 'string' || typeof record.heartbeatMs !== 'number') return undefined;
+    return {
+      owner: record.owner,
+      epoch,
+      heartbeatMs: record.heartbeatMs,
+      released: record.released === true,
+      ...(typeof record.host === 'string' ? { host: record.host } : {}),
+      ...(typeof record.pid === 'number' ? { pid: record.pid } : {}),
+    };
   }
 }

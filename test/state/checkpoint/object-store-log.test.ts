@@ -1,11 +1,13 @@
 // ObjectStoreCheckpointLog: the CheckpointLog contract on MemoryObjectStore and LocalObjectStore, the
 // on-store layout and file format, torn and corrupt files, and FaultyObjectStore failures at every write.
 
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { decodeCheckpointFile, encodeCheckpointFile } from '../../../state/checkpoint/file-format.js';
+import { CheckpointLease } from '../../../state/checkpoint/lease.js';
 import { ObjectStoreCheckpointLog } from '../../../state/checkpoint/object-store-log.js';
 import { FaultyObjectStore } from '../../../storage/faulty.js';
 import { LocalObjectStore } from '../../../storage/local.js';
@@ -218,6 +220,30 @@ describe('ObjectStoreCheckpointLog under storage faults', () => {
         const stored = (await keys(inner)).filter((key) => !key.startsWith('lease/'));
         expect(stored).toEqual(['commits/3', 'commits/4', 'metadata', 'offsets/3', 'offsets/4']);
       }
+    }
+  });
+});
+
+describe('checkpoint lease of a killed process', () => {
+  it('is taken over at once when its owner process on this host is gone, and kept while it lives', async () => {
+    const store = new MemoryObjectStore('lease-dead-owner');
+    // A process that has exited: its pid is free (ESRCH).
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
+    const ghost = new CheckpointLease(store, { owner: 'ghost', timeoutMs: 60_000, now: Date.now, pid: dead });
+    await ghost.acquire();
+    const next = new ObjectStoreCheckpointLog(store, { owner: 'successor' });
+    await next.open();
+    await next.close();
+    // A live process elsewhere on this host: its lease is respected until the timeout.
+    const alive = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)']);
+    try {
+      const holder = new CheckpointLease(store, { owner: 'alive', timeoutMs: 60_000, now: Date.now, pid: alive.pid! });
+      await holder.acquire();
+      await expect(new ObjectStoreCheckpointLog(store, { owner: 'third' }).open()).rejects.toMatchObject({
+        code: 'CHECKPOINT_LOCKED',
+      });
+    } finally {
+      alive.kill('SIGKILL');
     }
   });
 });
