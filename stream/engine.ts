@@ -15,7 +15,7 @@ import type { ObjectStore } from '../storage/object-store.js';
 import type { BatchPlan, CheckpointLog, PartitionRange } from './checkpoint-log.js';
 import type { Clock } from './clock.js';
 import type { DeadLetterRecord, DeadLetterSink } from './dead-letters.js';
-import { CheckpointStateError } from './errors.js';
+import { CheckpointStateError, SourceError } from './errors.js';
 import type { BatchContext, OperatorMetrics, OperatorSpec } from './operator.js';
 import { type PlannedPipeline, planPipeline } from './plan.js';
 import type { StateOperatorProgress, StreamingQueryListener, StreamingQueryProgress } from './progress.js';
@@ -204,8 +204,18 @@ export class MicroBatchExecution {
         watermarkMs > lastBatchWatermarkMs && this.pipeline.operators.some((op) => op.runsOnWatermarkAdvance);
       if (hasData || watermarkMoved) {
         const ranges: Record<string, PartitionRange> = {};
+        // A partition that appeared since the last batch starts at its initial offset.
+        const added = Object.keys(end).filter((p) => start[p] === undefined);
+        const initial = added.length > 0 ? await o.source.initialOffsets() : {};
         for (const [partition, to] of Object.entries(end)) {
-          const from = start[partition] ?? to;
+          const from = start[partition] ?? initial[partition];
+          if (from === undefined) {
+            throw new SourceError(
+              'SOURCE_OFFSET_INVALID',
+              `${o.source.description} returned new partition '${partition}' without an initial offset for it`,
+              { context: { partition } },
+            );
+          }
           ranges[partition] = { start: from, end: to };
         }
         const plan: BatchPlan = {

@@ -11,7 +11,7 @@
 import type { Observable, Subscription } from 'rxjs';
 import type { PartitionRange } from '../checkpoint-log.js';
 import { SourceError } from '../errors.js';
-import type { PartitionOffsets, Source, SourceMetrics } from '../source.js';
+import type { PartitionOffsets, Source, SourceContext, SourceMetrics } from '../source.js';
 import type { Row, RowGroup } from '../types.js';
 import { parseOffset } from './offsets.js';
 
@@ -23,6 +23,14 @@ export interface ObservableSourceOptions<T> {
   /** Cap on the rows of one batch, per partition. Default 100 000. */
   maxRowsPerTrigger?: number;
   name?: string;
+  /**
+   * Whether the observable emits the same values again when subscribed after a restart (default
+   * true). A live, non-replayable one (a Subject fed by requests) sets false: offsets then continue
+   * after the checkpoint's, and rows of a batch planned but not committed by the previous process
+   * are gone — that batch replays empty, with a warning naming the count. Acknowledge a value to its
+   * producer only after its batch committed (see progress), so the producer can resend the lost ones.
+   */
+  replayable?: boolean;
 }
 
 interface Buffer {
@@ -44,6 +52,10 @@ export class ObservableSource<T> implements Source {
   private failure: unknown;
   private completed = false;
   private readonly maxRows: number;
+  private readonly replayable: boolean;
+  /** Non-replayable: whether buffers were rebased onto the checkpoint's offsets yet. */
+  private rebased = false;
+  private warn: SourceContext['warn'] = () => {};
 
   constructor(
     private readonly observable: Observable<T>,
@@ -51,6 +63,22 @@ export class ObservableSource<T> implements Source {
   ) {
     this.description = `ObservableSource[${options.name ?? 'observable'}]`;
     this.maxRows = options.maxRowsPerTrigger ?? 100_000;
+    this.replayable = options.replayable ?? true;
+  }
+
+  /**
+   * Non-replayable observables: the first values this process buffered continue after `offsets`
+   * (what the checkpoint already planned), instead of restarting at 0.
+   */
+  private rebase(offsets: PartitionOffsets): void {
+    if (this.replayable || this.rebased) return;
+    this.rebased = true;
+    for (const [partition, text] of Object.entries(offsets)) {
+      const base = parseOffset(text, this.description);
+      const buffer = this.buffers.get(partition);
+      if (buffer) buffer.base = base;
+      else this.buffers.set(partition, { base, rows: [] });
+    }
   }
 
   /** True once the observable has completed (everything it will emit is buffered or processed). */
@@ -58,7 +86,8 @@ export class ObservableSource<T> implements Source {
     return this.completed;
   }
 
-  async open(): Promise<void> {
+  async open(ctx: SourceContext): Promise<void> {
+    this.warn = ctx.warn;
     const toRow = this.options.toRow ?? defaultRow;
     const partitionBy = this.options.partitionBy;
     this.subscription = this.observable.subscribe({
@@ -98,12 +127,16 @@ export class ObservableSource<T> implements Source {
     return out;
   }
 
+  /** Every partition seen so far starts at its first buffered offset (0, or after a rebase). */
   async initialOffsets(): Promise<PartitionOffsets> {
-    return {};
+    const out: Record<string, string> = {};
+    for (const [partition, buffer] of this.buffers) out[partition] = String(buffer.base);
+    return out;
   }
 
   async nextOffsets(start: PartitionOffsets, limit?: PartitionOffsets): Promise<PartitionOffsets> {
     this.check();
+    this.rebase(start);
     this.release(start);
     const out: Record<string, string> = { ...start };
     for (const [partition, end] of Object.entries(this.latest())) {
@@ -123,11 +156,29 @@ export class ObservableSource<T> implements Source {
 
   async read(ranges: Readonly<Record<string, PartitionRange>>): Promise<RowGroup[]> {
     this.check();
+    if (!this.replayable && !this.rebased) {
+      // The first read of a process is the replay of the previous process's uncommitted batch.
+      const ends: Record<string, string> = {};
+      for (const [partition, range] of Object.entries(ranges)) ends[partition] = range.end;
+      this.rebase(ends);
+    }
     const groups: RowGroup[] = [];
     for (const [partition, range] of Object.entries(ranges)) {
-      const start = parseOffset(range.start, this.description);
+      let start = parseOffset(range.start, this.description);
       const end = parseOffset(range.end, this.description);
       const buffer = this.buffers.get(partition) ?? { base: 0, rows: [] };
+      if (!this.replayable && start < buffer.base) {
+        const lost = Math.min(end, buffer.base) - start;
+        this.warn(
+          `${this.description}: ${lost} rows of partition ${partition} planned by a previous process are lost (the observable is not replayable); their producers were never acknowledged`,
+          {
+            partition,
+            start,
+            end: Math.min(end, buffer.base),
+          },
+        );
+        start = Math.min(end, buffer.base);
+      }
       if (start < buffer.base || end > buffer.base + buffer.rows.length) {
         throw new SourceError(
           'SOURCE_DATA_MISSING',

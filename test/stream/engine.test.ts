@@ -1,6 +1,7 @@
 // The micro-batch loop end to end on in-memory parts with a manual clock: batches and progress,
 // dead letters, restart/resume, replay of a planned batch, refusal of a changed query, triggers.
 
+import { Subject } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import type { StructType } from '../../sinks/schema.js';
 import { MemoryStateSpace, MemoryStateStoreProvider } from '../../state/memory-store.js';
@@ -22,6 +23,7 @@ import {
 } from '../../stream/operators/index.js';
 import type { StreamingQueryProgress } from '../../stream/progress.js';
 import { MemorySource } from '../../stream/sources/memory.js';
+import { ObservableSource } from '../../stream/sources/observable.js';
 import { Trigger } from '../../stream/trigger.js';
 import { readStream } from '../../stream/write-stream.js';
 
@@ -313,5 +315,52 @@ describe('micro-batch engine: windowed aggregation', () => {
         .pipe(parseJson(EVENT), aggregate({ window: window('ts', '10 seconds'), aggs: { n: count() } }))
         .writeStream(new MemorySink(), { checkpointLocation: new MemoryObjectStore() }),
     ).rejects.toMatchObject({ code: 'UNSUPPORTED_OPERATION', message: expect.stringMatching(/without watermark/) });
+  });
+});
+
+describe('micro-batch engine: partitions that appear later', () => {
+  it('reads a new partition from its initial offset (no row of it is skipped)', async () => {
+    const env = setup();
+    const source = new MemorySource();
+    source.addData([{ n: 1 }], 'a');
+    const query = await readStream(source).writeStream(env.sink, {
+      checkpointLocation: env.checkpoint,
+      clock: env.clock,
+    });
+    await query.processAllAvailable();
+    source.addData([{ n: 2 }, { n: 3 }], 'b'); // a partition the first batch did not know
+    source.addData([{ n: 4 }], 'a');
+    await query.processAllAvailable();
+    await query.stop();
+    expect(
+      env.sink
+        .rows()
+        .map((r) => r.n)
+        .sort(),
+    ).toEqual([1, 2, 3, 4]);
+    expect(query.lastProgress?.sources[0]?.startOffset).toEqual({ a: '1', b: '0' });
+  });
+
+  it('an ObservableSource partitioned by key picks up new keys from their first value', async () => {
+    const env = setup();
+    const subject = new Subject<{ k: string; n: number }>();
+    const source = new ObservableSource(subject, { partitionBy: (v) => v.k });
+    const query = await readStream(source).writeStream(env.sink, {
+      checkpointLocation: env.checkpoint,
+      clock: env.clock,
+    });
+    await query.processAllAvailable();
+    subject.next({ k: 'x', n: 1 });
+    await query.processAllAvailable();
+    subject.next({ k: 'y', n: 2 });
+    subject.next({ k: 'x', n: 3 });
+    await query.processAllAvailable();
+    await query.stop();
+    expect(
+      env.sink
+        .rows()
+        .map((r) => r.n)
+        .sort(),
+    ).toEqual([1, 2, 3]);
   });
 });
