@@ -1,6 +1,8 @@
 // Loading a DeltaSnapshot through an ObjectStore: find the log segment, read its checkpoint and
 // commits, replay them and apply the feature gate. Also the cheap look-ups writers need: the latest
 // version and one parsed commit file.
+
+import { mapLimit } from '../../common/map-limit.js';
 import type { ObjectStore } from '../../storage/object-store.js';
 import type { Action } from './actions.js';
 import { readCheckpoint } from './checkpoint-reader.js';
@@ -33,20 +35,6 @@ export interface LoadSnapshotOptions {
 }
 
 const isNotFound = (error: unknown) => (error as { code?: string } | null)?.code === 'OBJECT_NOT_FOUND';
-
-/** Runs `fn` over `items` with at most `limit` calls in flight, keeping the order of results. */
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await fn(items[index] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
-  return results;
-}
 
 /** Reads and parses `_delta_log/<version>.json`; undefined when the commit does not exist. */
 export async function readCommit(store: ObjectStore, version: number): Promise<Action[] | undefined> {

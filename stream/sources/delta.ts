@@ -2,6 +2,7 @@
 // `readStream.format("delta")`: the snapshot at the start (unless startingVersion is given), then the
 // files added by each later commit, version by version, rate limited by files and bytes per batch.
 
+import { mapLimit } from '../../common/map-limit.js';
 import type { AddAction, MetadataAction } from '../../sinks/delta/actions.js';
 import { DeltaError } from '../../sinks/delta/errors.js';
 import { latestVersion, loadSnapshot, readCommit } from '../../sinks/delta/load-snapshot.js';
@@ -99,19 +100,6 @@ interface CommitChanges {
 }
 
 const isNotFound = (error: unknown) => (error as { code?: string } | null)?.code === 'OBJECT_NOT_FOUND';
-
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await fn(items[index] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
-  return results;
-}
 
 /**
  * A Delta table as a stream (Spark's Delta streaming source).

@@ -5,6 +5,7 @@
 import type { Dirent, Stats } from 'node:fs';
 import { open, readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { mapLimit } from '../../common/map-limit.js';
 import type { ObjectStore } from '../../storage/object-store.js';
 import type { PartitionRange } from '../checkpoint-log.js';
 import { SourceError, StreamArgumentError } from '../errors.js';
@@ -81,20 +82,6 @@ function matches(pattern: RegExp, path: string): boolean {
 function byMtimeThenPath(a: LoggedFile, b: LoggedFile): number {
   if (a.mtime !== b.mtime) return a.mtime - b.mtime;
   return a.path < b.path ? -1 : a.path > b.path ? 1 : 0;
-}
-
-/** Runs `fn` over `items` with at most `limit` calls in flight; results keep the order of `items`. */
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await fn(items[index] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
-  return results;
 }
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
