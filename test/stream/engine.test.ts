@@ -364,3 +364,40 @@ describe('micro-batch engine: partitions that appear later', () => {
     ).toEqual([1, 2, 3]);
   });
 });
+
+describe('micro-batch engine: per-partition watermarks', () => {
+  const run = async (idleTimeout?: string) => {
+    const env = setup();
+    const source = new MemorySource();
+    const query = await readStream(source)
+      .pipe(parseJson(EVENT), withWatermark('ts', '10 seconds', idleTimeout ? { idleTimeout } : {}))
+      .writeStream(env.sink, {
+        checkpointLocation: env.checkpoint,
+        stateStore: new MemoryStateStoreProvider({ space: env.space }),
+        trigger: Trigger.processingTime('1 second'),
+        clock: env.clock,
+      });
+    source.addData([json('a1', 1, 100)], 'a');
+    source.addData([json('b1', 1, 50)], 'b');
+    await query.processAllAvailable(); // next watermark: min(100, 50) − 10 = 40: partition b holds it back
+    for (let i = 0; i < 5; i++) {
+      env.clock.advance(30_000); // partition b stays silent
+      source.addData([json(`a${i + 2}`, 1, 200 + i * 100)], 'a');
+      await query.processAllAvailable();
+    }
+    await query.stop();
+    return query.recentProgress.map((p) => p.eventTime.watermark);
+  };
+
+  it('the global watermark is the minimum over partitions: a lagging partition holds it back', async () => {
+    const marks = await run();
+    expect(marks.at(-1)).toBe(at(40));
+  });
+
+  it('an idle partition stops holding the watermark back after idleTimeout', async () => {
+    const marks = await run('1 minute');
+    // After b has been silent for over a minute, only a counts: its max (500 s) − 10 s.
+    expect(marks.at(-1)).toBe(at(490));
+    expect(marks[1]).toBe(at(40));
+  });
+});
