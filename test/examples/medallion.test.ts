@@ -1,11 +1,11 @@
 // The medallion example (bronze → silver → gold, three exactly-once streaming queries) against an
 // independent reference model; delta-rs and Spark read the silver and gold tables it writes.
 
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { paths, runMedallion } from '../../examples/medallion/pipeline.js';
+import { paths, runMedallion, startGold } from '../../examples/medallion/pipeline.js';
 import { DeltaTable } from '../../sinks/delta/table.js';
 import { LocalObjectStore } from '../../storage/local.js';
 import { ObjectStoreDeadLetters } from '../../stream/dead-letters.js';
@@ -78,6 +78,27 @@ describe('examples/medallion', () => {
     const gold = await (await DeltaTable.open(new LocalObjectStore(p.gold))).scanRows();
     expect(goldRows(gold)).toEqual(expected.gold);
   });
+
+  it('gold in update mode (merge by channel and day) gives the same table', async () => {
+    const updateRoot = mkdtempSync(join(tmpdir(), 'lakestream-medallion-update-'));
+    try {
+      cpSync(p.silver, paths(updateRoot).silver, { recursive: true });
+      // Several gold batches, so later ones merge into rows earlier ones wrote.
+      const query = await startGold({
+        root: updateRoot,
+        goldMode: 'update',
+        goldMaxFilesPerTrigger: 1,
+        progressBar: false,
+      });
+      await query.awaitTermination();
+      expect(query.recentProgress.length).toBeGreaterThan(3);
+      expect(query.recentProgress.every((e) => e.sink.outcome === 'committed')).toBe(true);
+      const gold = await (await DeltaTable.open(new LocalObjectStore(paths(updateRoot).gold))).scanRows();
+      expect(goldRows(gold)).toEqual(expected.gold);
+    } finally {
+      rmSync(updateRoot, { recursive: true, force: true });
+    }
+  }, 60_000);
 
   it('a second run finds nothing new and changes no table', async () => {
     const versions = async () =>
