@@ -90,6 +90,8 @@ export {
   type FileSourceOptions,
   GeneratorSource,
   type GeneratorSourceOptions,
+  KafkaSource,
+  type KafkaSourceOptions,
   MemorySource,
   ObservableSource,
   type ObservableSourceOptions,

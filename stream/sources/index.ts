@@ -10,5 +10,11 @@ export {
 } from './delta.js';
 export { FILE_SOURCE_PARTITION, FileSource, type FileSourceOptions } from './files.js';
 export { GeneratorSource, type GeneratorSourceOptions } from './generator.js';
+export {
+  type KafkaDataFormat,
+  KafkaSource,
+  type KafkaSourceOptions,
+  type KafkaStartingOffsets,
+} from './kafka.js';
 export { MemorySource } from './memory.js';
 export { ObservableSource, type ObservableSourceOptions } from './observable.js';
