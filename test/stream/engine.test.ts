@@ -8,6 +8,7 @@ import { MemoryStateSpace, MemoryStateStoreProvider } from '../../state/memory-s
 import { MemoryObjectStore } from '../../storage/memory.js';
 import { ManualClock } from '../../stream/clock.js';
 import { ObjectStoreDeadLetters } from '../../stream/dead-letters.js';
+import { foreachBatch } from '../../stream/foreach-batch.js';
 import { MemorySink } from '../../stream/memory-sink.js';
 import {
   aggregate,
@@ -399,5 +400,40 @@ describe('micro-batch engine: per-partition watermarks', () => {
     // After b has been silent for over a minute, only a counts: its max (500 s) − 10 s.
     expect(marks.at(-1)).toBe(at(490));
     expect(marks[1]).toBe(at(40));
+  });
+});
+
+describe('micro-batch engine: stop()', () => {
+  it('finishes the batch in flight (sink commit and commits/N) before resolving', async () => {
+    const env = setup();
+    const source = new MemorySource();
+    source.addData([{ n: 1 }, { n: 2 }]);
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let entered: () => void = () => {};
+    const inFlight = new Promise<void>((resolve) => {
+      entered = resolve;
+    });
+    const seen: number[] = [];
+    const query = await readStream(source).writeStream(
+      foreachBatch(async (rows, batchId) => {
+        entered();
+        await gate;
+        seen.push(batchId, rows.length);
+      }),
+      { checkpointLocation: env.checkpoint, clock: env.clock },
+    );
+    await inFlight;
+    const stopped = query.stop();
+    release();
+    await stopped;
+    expect(seen).toEqual([0, 2]);
+    expect(query.isActive).toBe(false);
+    expect(query.lastProgress?.batchId).toBe(0);
+    const committed: string[] = [];
+    for await (const meta of env.checkpoint.list({ prefix: 'commits/' })) committed.push(meta.key);
+    expect(committed).toHaveLength(1);
   });
 });
