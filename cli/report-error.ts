@@ -15,6 +15,21 @@ const HINTS: Record<string, string> = {
   COMMIT_CONFLICT: 'another writer changed the table concurrently; run the command again',
   COMMIT_RETRIES_EXHAUSTED: 'the table is under heavy concurrent writes; run the command again',
   INVALID_ARGUMENT: 'see `lakestream --help`',
+  CONFIG_INVALID:
+    'fix the named keys; README "Run the ingestion daemon" describes every key (`lakestream ingest --print-config-schema` prints its JSON Schema)',
+  CONFIG_UNREADABLE: 'check the --config path and its syntax (YAML for .yaml/.yml, JSON for .json)',
+  SOURCE_UNAVAILABLE: 'check kafka.brokers, that the brokers are reachable from this host, and kafka.ssl / kafka.sasl',
+  SOURCE_NOT_FOUND: 'create the topic, or fix kafka.topics / kafka.topicPattern',
+  SOURCE_AUTH_FAILED: 'check kafka.sasl (mechanism, username, password) and kafka.ssl',
+  SOURCE_DATA_LOST:
+    'the records were deleted by retention before they were ingested; set kafka.failOnDataLoss: false to skip them',
+  CHECKPOINT_LOCKED: 'another process runs this pipeline (same checkpoint); stop it, or wait until its lease expires',
+  CHECKPOINT_CONF_CHANGED:
+    'restore the previous dedup settings, or start from a new checkpoint folder (the table skips nothing it already has)',
+  STATE_INCOMPATIBLE: 'restore the previous dedup settings, or start from a new checkpoint folder',
+  TARGET_INCOMPATIBLE: 'write to a new table, or change format.schema / transforms to produce the existing columns',
+  METRICS_LISTEN_FAILED: 'choose another metrics.port (0 picks a free one), or set metrics.enabled: false',
+  DEAD_LETTERS_NOT_FOUND: 'create the dead-letter topic, or fix deadLetters.kafka.topic',
 };
 
 export interface ErrorReport {

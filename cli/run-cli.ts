@@ -1,6 +1,7 @@
 // The lakestream command line: parses argv with commander, runs a command, and turns failures into
 // one clear error line plus a hint (exit code 1; 2 for usage errors).
 import { Command, CommanderError } from 'commander';
+import { registerIngestCommand } from './commands/ingest.js';
 import { registerTableCommands } from './commands/table.js';
 import { type CliIo, processIo } from './io.js';
 import { reportError } from './report-error.js';
@@ -21,6 +22,7 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
     })
     .showHelpAfterError('(run lakestream --help for usage)');
   registerTableCommands(program, io);
+  registerIngestCommand(program, io);
   for (const command of program.commands) {
     command.exitOverride();
     for (const sub of command.commands) sub.exitOverride();

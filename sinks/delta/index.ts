@@ -14,6 +14,13 @@ export type {
 export { type LastCheckpointInfo, writeCheckpoint } from './checkpoint-writer.js';
 export { COMMIT_DEFAULTS, type CommitOptions, type CommitOutcome } from './commit.js';
 export type { ConflictCheck, IsolationLevel } from './conflict-checker.js';
+export {
+  DEAD_LETTER_SCHEMA,
+  type DeadLetterOrigin,
+  DeltaDeadLetters,
+  type DeltaDeadLettersOptions,
+  sourceRowOrigin,
+} from './dead-letters.js';
 export { DeltaError, type DeltaErrorCode } from './errors.js';
 export type { ParquetCompression } from './file-names.js';
 export { type HistoryEntry, type HistoryOptions, history } from './history.js';

@@ -1,0 +1,204 @@
+// Benchmark: the streaming engine end to end — GeneratorSource of JSON text rows ({ value: '<event>' },
+// ~5 % duplicate event ids) → parseJson → withWatermark('ts', '10 minutes') →
+// dropDuplicatesWithinWatermark(['id']) → Delta sink, LevelDB state, Trigger.availableNow() — against
+// the raw pipeline of the same JSON with no engine (JSON.parse each row → encodeRows → write the file),
+// chunked like the engine's batches, alternating in one process.
+// Run: npx tsx bench/engine.ts [rows=200000] [repetitions=3] [maxRowsPerTrigger=50000]
+//   (or env LAKESTREAM_BENCH_ROWS / LAKESTREAM_BENCH_REPS / LAKESTREAM_BENCH_BATCH); reports medians of
+//   wall, process CPU (user + system, all threads) and peak RSS (sampled every 20 ms).
+//   LAKESTREAM_BENCH_ONLY=engine|raw runs one leg, e.g. for a profile:
+//   LAKESTREAM_BENCH_ONLY=engine node --cpu-prof --import tsx bench/engine.ts
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { deltaSink } from '../sinks/delta/stream-sink.js';
+import { encodeRows } from '../sinks/parquet/index.js';
+import type { StructType } from '../sinks/schema.js';
+import { dropDuplicatesWithinWatermark, parseJson, withWatermark } from '../stream/operators/index.js';
+import type { StreamingQueryProgress } from '../stream/progress.js';
+import { GeneratorSource } from '../stream/sources/generator.js';
+import { Trigger } from '../stream/trigger.js';
+import { readStream } from '../stream/write-stream.js';
+import { generate, prng, SCHEMA } from './lib/events.js';
+import { median } from './lib/timing.js';
+
+const arg = (i: number, env: string, fallback: number) => Number(process.argv[i] ?? process.env[env] ?? fallback);
+const ROWS = arg(2, 'LAKESTREAM_BENCH_ROWS', 200_000);
+const REPS = arg(3, 'LAKESTREAM_BENCH_REPS', 3);
+const BATCH = arg(4, 'LAKESTREAM_BENCH_BATCH', 50_000);
+const ONLY = process.env.LAKESTREAM_BENCH_ONLY;
+const WARMUP = 1;
+const DUPLICATE_SHARE = 0.05;
+const ZSTD = { compression: 'zstd' } as const;
+const INPUT_SCHEMA: StructType = {
+  type: 'struct',
+  fields: [{ name: 'value', type: 'string', nullable: true, metadata: {} }],
+};
+
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+
+/** The JSON text of `n` events; ~5 % reuse the id of an event up to 1000 rows (≈ 4 min) earlier. */
+function jsonLines(n: number): { lines: string[]; jsonBytes: number; distinctIds: number } {
+  const { rows } = generate(n);
+  const rand = prng(7);
+  const lines: string[] = new Array(n);
+  const ids = new Set<string>();
+  let jsonBytes = 0;
+  for (let i = 0; i < n; i++) {
+    let row = rows[i]!;
+    if (i > 0 && rand() < DUPLICATE_SHARE) {
+      const earlier = rows[i - 1 - Math.floor(rand() * Math.min(i, 1000))]!;
+      row = { ...row, id: earlier.id };
+    }
+    ids.add(row.id as string);
+    const line = JSON.stringify(row);
+    lines[i] = line;
+    jsonBytes += Buffer.byteLength(line);
+  }
+  return { lines, jsonBytes, distinctIds: ids.size };
+}
+
+/** Max of process.memoryUsage().rss sampled every 20 ms (and on demand) while running. */
+class RssSampler {
+  peak = process.memoryUsage().rss;
+  private readonly timer = setInterval(() => this.sample(), 20);
+  sample(): void {
+    const rss = process.memoryUsage().rss;
+    if (rss > this.peak) this.peak = rss;
+  }
+  stop(): number {
+    clearInterval(this.timer);
+    this.sample();
+    return this.peak;
+  }
+}
+
+interface Run {
+  wall: number;
+  cpu: number;
+  rss: number;
+  /** RSS when the run started (after a full GC): what the process held before it. */
+  rssStart: number;
+  /** Engine only: durationMs per phase, summed over batches. */
+  phases?: Record<string, number>;
+  batches?: number;
+}
+
+async function measure(body: (sampler: RssSampler) => Promise<Partial<Run> | undefined>): Promise<Run> {
+  gc();
+  const sampler = new RssSampler();
+  const rssStart = sampler.peak;
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  const extra = await body(sampler);
+  const wall = performance.now() - t0;
+  const cpu = process.cpuUsage(c0);
+  return { wall, cpu: (cpu.user + cpu.system) / 1000, rss: sampler.stop(), rssStart, ...extra };
+}
+
+async function engineRun(lines: readonly string[], dir: string, expectedRows: number): Promise<Run> {
+  const progress: StreamingQueryProgress[] = [];
+  const source = new GeneratorSource({
+    rowsPerPartition: lines.length,
+    maxRowsPerTrigger: BATCH,
+    generate: (_partition, offset) => ({ value: lines[offset] }),
+    name: 'bench-events',
+  });
+  const run = await measure(async () => {
+    const query = await readStream(source, { schema: INPUT_SCHEMA })
+      .pipe(parseJson(SCHEMA), withWatermark('ts', '10 minutes'), dropDuplicatesWithinWatermark(['id']))
+      .writeStream(deltaSink(join(dir, 'table'), ZSTD), {
+        checkpointLocation: join(dir, 'checkpoint'),
+        trigger: Trigger.availableNow(),
+        progressBar: false,
+        onProgress: (p) => progress.push(p),
+      });
+    await query.awaitTermination();
+    return undefined;
+  });
+  const output = progress.reduce((n, p) => n + p.sink.numOutputRows, 0);
+  const input = progress.reduce((n, p) => n + p.numInputRows, 0);
+  if (input !== lines.length || output !== expectedRows) {
+    throw new Error(`engine read ${input} rows and wrote ${output}; expected ${lines.length} and ${expectedRows}`);
+  }
+  const phases: Record<string, number> = {};
+  for (const p of progress) {
+    for (const [phase, ms] of Object.entries(p.durationMs)) {
+      if (phase !== 'triggerExecution') phases[phase] = (phases[phase] ?? 0) + ms;
+    }
+  }
+  return { ...run, phases, batches: progress.length };
+}
+
+async function rawRun(lines: readonly string[], dir: string): Promise<Run> {
+  mkdirSync(dir, { recursive: true });
+  return measure(async (sampler) => {
+    for (let start = 0, file = 0; start < lines.length; start += BATCH, file++) {
+      const chunk = lines.slice(start, start + BATCH);
+      const rows = chunk.map((line) => JSON.parse(line) as Record<string, unknown>);
+      const encoded = encodeRows(SCHEMA, rows, ZSTD);
+      sampler.sample();
+      await writeFile(join(dir, `part-${file}.zstd.parquet`), encoded.bytes);
+    }
+    return undefined;
+  });
+}
+
+async function main(): Promise<void> {
+  const { lines, jsonBytes, distinctIds } = jsonLines(ROWS);
+  console.log(
+    `engine: ${ROWS} JSON rows (${(jsonBytes / ROWS).toFixed(0)} B/row, ${(jsonBytes / 1e6).toFixed(1)} MB), ` +
+      `${ROWS - distinctIds} duplicate ids, ${BATCH} rows/batch, zstd, LevelDB state, node ${process.version}, ` +
+      `${WARMUP} warm-up + ${REPS} measured, alternating`,
+  );
+  const root = mkdtempSync(join(tmpdir(), 'lakestream-bench-engine-'));
+  const engine: Run[] = [];
+  const raw: Run[] = [];
+  try {
+    for (let rep = 0; rep < WARMUP + REPS; rep++) {
+      if (ONLY !== 'raw') {
+        const e = await engineRun(lines, join(root, `engine-${rep}`), distinctIds);
+        rmSync(join(root, `engine-${rep}`), { recursive: true, force: true });
+        if (rep >= WARMUP) engine.push(e);
+      }
+      if (ONLY !== 'engine') {
+        const r = await rawRun(lines, join(root, `raw-${rep}`));
+        rmSync(join(root, `raw-${rep}`), { recursive: true, force: true });
+        if (rep >= WARMUP) raw.push(r);
+      }
+    }
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+  const line = (label: string, runs: Run[]) => {
+    const wall = median(runs.map((x) => x.wall));
+    const cpu = median(runs.map((x) => x.cpu));
+    const rss = median(runs.map((x) => x.rss));
+    const growth = median(runs.map((x) => x.rss - x.rssStart));
+    console.log(
+      `${label.padEnd(50)} wall ${wall.toFixed(0).padStart(5)} ms ${((ROWS / wall) * 1000).toFixed(0).padStart(7)} rows/s ` +
+        `${(jsonBytes / 1e3 / wall).toFixed(1).padStart(6)} MB/s | cpu ${(cpu / 1000).toFixed(2).padStart(6)} s ` +
+        `| peak RSS ${(rss / 2 ** 20).toFixed(0).padStart(5)} MiB (+${(growth / 2 ** 20).toFixed(0)}) [wall runs ${runs.map((x) => x.wall.toFixed(0)).join(', ')}]`,
+    );
+    return { wall, cpu };
+  };
+  const r = raw.length > 0 ? line('(a) raw: JSON.parse → encodeRows → file', raw) : undefined;
+  const e = engine.length > 0 ? line('(b) engine: parseJson → watermark → dedup → Delta', engine) : undefined;
+  if (!e) return;
+  const phases = Object.keys(engine[0]?.phases ?? {});
+  console.log(
+    `    (b) phases, summed over ${engine[0]?.batches ?? 0} batches (median ms): ` +
+      phases.map((p) => `${p} ${median(engine.map((x) => x.phases?.[p] ?? 0)).toFixed(0)}`).join(', '),
+  );
+  if (!r) return;
+  console.log(
+    `(b)/(a) throughput ratio: wall ${((r.wall / e.wall) * 100).toFixed(0)}%, cpu ${((r.cpu / e.cpu) * 100).toFixed(0)}% ` +
+      '(target ≥ 77%: the engine costs ≤ 30 % over the raw pipeline)',
+  );
+}
+
+await main();

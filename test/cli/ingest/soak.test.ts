@@ -1,0 +1,195 @@
+// kill -9 soak of the ingest daemon: while the test keeps producing to a 4-partition topic, the daemon
+// (a real child process) is SIGKILLed at random moments — after its first log line, 0–2 s — at least
+// 30 times and restarted each time; then it runs until caught up. The table holds exactly the distinct
+// valid events (no loss, no duplicates), the dead-letter table exactly the malformed records, and every
+// txn is in each Delta log once.
+
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Producer } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DeltaTable } from '../../../sinks/delta/table.js';
+import { LocalObjectStore } from '../../../storage/local.js';
+import { containerRuntime } from '../../kit/capabilities.js';
+import { requireCapability } from '../../kit/capability.js';
+import { type StartedKafka, startKafka } from '../../kit/kafka.js';
+import { runDaemon, spawnDaemon, txnCounts } from './daemon-process.js';
+import { EVENT_SCHEMA, events, type TestEvent } from './events.js';
+
+const cap = await requireCapability(containerRuntime);
+
+const KILLS = 30;
+const MAX_ATTEMPTS = 45;
+const PARTITIONS = 4;
+/** Records produced during the soak, in chunks of CHUNK every TICK_MS. */
+const TOTAL = 60_000;
+const CHUNK = 100;
+const TICK_MS = 200;
+
+/** mulberry32: a seeded PRNG so that a failing schedule can be re-run (LAKESTREAM_KILL_SEED). */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+describe.skipIf(!cap.available)('lakestream ingest under kill -9', () => {
+  let kafka: StartedKafka;
+  let producer: Producer;
+  const root = mkdtempSync(join(tmpdir(), 'lakestream-ingest-soak-'));
+
+  beforeAll(async () => {
+    kafka = await startKafka();
+    producer = kafka.client('ingest-soak').producer();
+    await producer.connect();
+    await kafka.createTopic('soak', PARTITIONS);
+  });
+  afterAll(async () => {
+    await producer?.disconnect().catch(() => {});
+    await kafka?.stop();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it(`survives ${KILLS} SIGKILLs at random moments while a producer keeps producing`, async () => {
+    const seed = Number(process.env.LAKESTREAM_KILL_SEED ?? 20261124);
+    const random = prng(seed);
+    const config = (trigger: Record<string, unknown>) => ({
+      name: 'soak',
+      checkpoint: './checkpoint',
+      kafka: { brokers: kafka.brokers, topics: ['soak'], startingOffsets: 'earliest', maxOffsetsPerTrigger: 1_000 },
+      format: { type: 'json', schema: EVENT_SCHEMA },
+      transforms: [
+        { derive: { name: 'event_date', fn: 'date', column: 'event_time' } },
+        { select: ['event_id', 'user_id', 'channel', 'amount', 'event_time', 'event_date'] },
+      ],
+      dedup: { keys: ['event_id'], watermark: { column: 'event_time', delay: '10 minutes' } },
+      target: { delta: { path: './table', partitionBy: ['event_date'] } },
+      deadLetters: { delta: { path: './dead-letters' } },
+      trigger,
+      metrics: { port: 0, host: '127.0.0.1' },
+    });
+    const folder = join(root, 'soak');
+    mkdirSync(folder);
+    const running = join(folder, 'pipeline.json');
+    const catchUp = join(folder, 'catch-up.json');
+    writeFileSync(running, JSON.stringify(config({ interval: '100 ms' })));
+    writeFileSync(catchUp, JSON.stringify(config({ availableNow: true })));
+
+    // The producer: TOTAL records in small chunks while the daemon is being killed.
+    const records: TestEvent[] = [...events(TOTAL, PARTITIONS)];
+    let produced = 0;
+    let producing = true;
+    const producerLoop = (async () => {
+      while (producing && produced < TOTAL) {
+        const chunk = records.slice(produced, produced + CHUNK);
+        await producer.send({
+          topic: 'soak',
+          acks: -1,
+          messages: chunk.map((e) => ({ partition: e.partition, value: e.value })),
+        });
+        produced += chunk.length;
+        await new Promise((r) => setTimeout(r, TICK_MS));
+      }
+    })();
+
+    const checkpoint = join(folder, 'checkpoint');
+    const numbered = (sub: string) =>
+      existsSync(join(checkpoint, sub)) ? readdirSync(join(checkpoint, sub)).map(Number) : [];
+    const tableVersion = () => {
+      const log = join(folder, 'table', '_delta_log');
+      if (!existsSync(log)) return -1;
+      const versions = readdirSync(log)
+        .filter((n) => /^\d{20}\.json$/.test(n))
+        .map((n) => Number(n.slice(0, 20)));
+      return versions.length ? Math.max(...versions) : -1;
+    };
+    const kills: {
+      delayMs: number;
+      tableVersion: number;
+      inFlight: boolean;
+      produced: number;
+      /** Batches this run committed before it was killed. */
+      batches: number;
+      startupMs: number;
+    }[] = [];
+    let replays = 0;
+    for (let attempt = 0; kills.length < KILLS && attempt < MAX_ATTEMPTS; attempt++) {
+      const spawned = Date.now();
+      const daemon = spawnDaemon(['--config', running]);
+      await daemon.waitFor(() => true, 60_000); // its first log line: modules loaded, config read
+      const startupMs = Date.now() - spawned;
+      const delayMs = Math.round(random() * 2000);
+      await new Promise((r) => setTimeout(r, delayMs));
+      const killed = daemon.child.kill('SIGKILL');
+      const { code, signal } = await daemon.exited;
+      replays += daemon.logs.filter((l) => l.msg === 'batch' && l.replay === true).length;
+      if (signal === 'SIGKILL' && killed) {
+        const committed = new Set(numbered('commits'));
+        kills.push({
+          delayMs,
+          tableVersion: tableVersion(),
+          inFlight: numbered('offsets').some((n) => !committed.has(n)),
+          produced,
+          batches: daemon.logs.filter((l) => l.msg === 'batch').length,
+          startupMs,
+        });
+      } else {
+        expect.fail(`attempt ${attempt} (seed ${seed}) ended by itself (${code}): ${daemon.stderr.join('\n')}`);
+      }
+    }
+    producing = false;
+    await producerLoop;
+    expect(kills.length, `seed ${seed}`).toBe(KILLS);
+
+    // Run until caught up.
+    const final = await runDaemon(['--config', catchUp]);
+    expect(final.stderr).toEqual([]);
+    expect(final.code).toBe(0);
+    replays += final.logs.filter((l) => l.msg === 'batch' && l.replay === true).length;
+
+    const inFlight = kills.filter((k) => k.inFlight).length;
+    const working = kills.filter((k) => k.batches > 0).length;
+    const versions = new Set(kills.map((k) => k.tableVersion));
+    const avgStartup = Math.round(kills.reduce((n, k) => n + k.startupMs, 0) / kills.length);
+    console.info(
+      `ingest soak (seed ${seed}): ${kills.length} SIGKILLs and ${kills.length} restarts, then a run to the end; ` +
+        `${inFlight} kills left a planned batch uncommitted, ${working} came after the run had committed batches, ` +
+        `${replays} batches were replayed after a restart; table version ${kills[0]!.tableVersion} → ` +
+        `${kills.at(-1)!.tableVersion} during the kills (${final.logs.filter((l) => l.msg === 'batch').length} ` +
+        `batches in the final run); ${produced} records produced meanwhile; ${avgStartup} ms from spawn to the first log line`,
+    );
+    // The kills interrupted real work: batches in flight, runs that had committed, the table growing.
+    expect(inFlight).toBeGreaterThanOrEqual(5);
+    expect(working).toBeGreaterThanOrEqual(3);
+    expect(replays).toBeGreaterThanOrEqual(2);
+    expect(versions.size).toBeGreaterThanOrEqual(4);
+    expect(kills.filter((k) => k.produced < TOTAL).length).toBeGreaterThanOrEqual(KILLS / 2);
+
+    // Exactly once: the distinct valid events of everything produced, each once; every malformed one dead-lettered once.
+    const sent = records.slice(0, produced);
+    const validIds = new Set(sent.filter((e) => !e.malformed && !e.duplicate).map((e) => e.id!));
+    const nextOffset = new Array<number>(PARTITIONS).fill(0);
+    const malformed = new Map<string, string>();
+    for (const e of sent) {
+      const offset = nextOffset[e.partition]!++;
+      if (e.malformed) malformed.set(`${e.partition}:${offset}`, e.value);
+    }
+    const rows = await (await DeltaTable.open(new LocalObjectStore(join(folder, 'table')))).scanRows();
+    const ids = rows.map((r) => String(r.event_id));
+    expect(ids.length).toBe(validIds.size);
+    expect(new Set(ids).size).toBe(validIds.size);
+    expect(ids.every((id) => validIds.has(id))).toBe(true);
+    const letters = await (await DeltaTable.open(new LocalObjectStore(join(folder, 'dead-letters')))).scanRows();
+    expect(letters.length).toBe(malformed.size);
+    for (const l of letters) expect(malformed.get(`${l.partition}:${l.offset}`)).toBe(l.value);
+    for (const table of ['table', 'dead-letters']) {
+      for (const [txn, n] of txnCounts(join(folder, table))) expect(n, `${table}: ${txn} committed ${n} times`).toBe(1);
+    }
+  }, 360_000);
+});
