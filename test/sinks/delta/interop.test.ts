@@ -531,7 +531,7 @@ result = out
         expect(result[c.name]?.where[where], `${c.name}: ${where}`).toEqual([...idsExpected].sort((a, b) => a - b));
       }
     }
-  }, 240_000);
+  }, 600_000);
 
   it('Spark data skipping reads only the files the stats allow', async () => {
     const result = await py.run<{ rows: number; files: number; all: number }>(
@@ -587,7 +587,7 @@ result = first
     await table.refresh();
     expect(await ids()).toEqual([2, 4, 5, 6]);
     expect(await table.txnVersion('q')).toBe(0);
-  }, 240_000);
+  }, 600_000);
 
   it("stats, partition values and folders equal Spark's own for the same data", async () => {
     const result = await py.run<Record<string, { ours: unknown[]; spark: unknown[] }>>(
@@ -625,5 +625,5 @@ result = out
       expect(ours.length, name).toBe(spark.length);
       expect(ours, name).toEqual(spark);
     }
-  }, 240_000);
+  }, 600_000);
 });
