@@ -1,6 +1,6 @@
 // FaultyStateStoreProvider: a StateStoreProvider decorator that "crashes" around a state commit, for
-// crash/replay tests of the window between the sink commit and the state commit (streaming-semantics
-// §6.2 (e)). Like FaultyObjectStore's crash actions: once a crash fired, every later call throws
+// crash/replay tests around the state commit, which the engine runs alongside the sink's prepare and
+// before the table commit (streaming-semantics §6.1 step 3, §6.2 (e)). Like FaultyObjectStore's crash actions: once a crash fired, every later call throws
 // INJECTED_CRASH (the process is dead); build a new provider over the same durable state to restart.
 
 import { LakestreamError } from '../../common/errors.js';

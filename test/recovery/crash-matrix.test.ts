@@ -6,8 +6,9 @@
 // from the input, the Delta log must hold each batch of the query at most once, and the re-run batch
 // must take the expected path (a fresh plan, a replay that commits, or a replay the table already has).
 // Rows: (a) before offsets/N, (b) mid data-file write, (c) before the table commit, (d) table commit
-// durable but unacknowledged, (e) around the state commit (before; partial across operators), (f)
-// after the state commit, before commits/N, (g) torn offsets/N or commits/N, for the dedup pipeline
+// durable but unacknowledged, (e) around the state commit, which precedes the table commit as in
+// Spark (before; partial across operators; after it), (f) after the table commit, before commits/N,
+// (g) torn offsets/N or commits/N, for the dedup pipeline
 // (append) and the windowed aggregation in update and complete mode; (h) a second runner.
 
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -201,27 +202,27 @@ const MATRIX: MatrixRow[] = [
     expect: { isReplay: true, outcome: 'already-committed' },
   },
   {
-    name: '(e) crash after the table commit, before the state commit: replay against state N−1',
+    name: '(e) crash before the state commit (the sink preparing its files alongside): nothing of N visible, replayed and committed once',
     crash: (kind) => ({ point: 'before-state-commit', batchId: 1, operator: mainOperatorId(kind) }),
     batch: 1,
-    expect: { isReplay: true, outcome: 'already-committed' },
+    expect: { isReplay: true, outcome: 'committed' },
   },
   {
-    name: '(e) crash between the state commits of two operators (watermark state at N, the other at N−1)',
+    name: '(e) crash between the state commits of two operators (watermark state at N, the other at N−1), before the table commit',
     crash: () => ({ point: 'after-state-commit', batchId: 2, operator: WATERMARK_OPERATOR_ID }),
     batch: 2,
-    expect: { isReplay: true, outcome: 'already-committed' },
+    expect: { isReplay: true, outcome: 'committed' },
   },
   {
-    name: '(f) crash after the state commit, before commits/N: replay, already committed, state N rewritten',
-    crash: () => ({ point: 'before-commits', batchId: 2 }),
-    batch: 2,
-    expect: { isReplay: true, outcome: 'already-committed' },
-  },
-  {
-    name: '(f) crash right after the last state commit (durable, unacknowledged)',
+    name: '(e) crash after the state commit, before the table commit: state N durable, the replay re-runs against N−1 and replaces it',
     crash: (kind) => ({ point: 'after-state-commit', batchId: 1, operator: mainOperatorId(kind) }),
     batch: 1,
+    expect: { isReplay: true, outcome: 'committed' },
+  },
+  {
+    name: '(f) crash after the state and table commits, before commits/N: replay, already committed, state N rewritten',
+    crash: () => ({ point: 'before-commits', batchId: 2 }),
+    batch: 2,
     expect: { isReplay: true, outcome: 'already-committed' },
   },
   {
