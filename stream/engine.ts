@@ -371,7 +371,7 @@ export class MicroBatchExecution {
       })();
       const [stateResult, prepareResult] = await Promise.allSettled([
         stateCommit,
-        (async () => o.sink.prepare({ batchId: plan.batchId, rows }))(),
+        (async () => o.sink.prepare({ batchId: plan.batchId, rows, sourceRanges: ranges }))(),
       ]);
       if (prepareResult.status === 'fulfilled') prepared = prepareResult.value;
       if (stateResult.status === 'rejected') throw stateResult.reason;

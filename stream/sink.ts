@@ -3,6 +3,7 @@
 // batchId), so that a replayed batch the sink already has is recognised and skipped.
 
 import type { StructType } from '../sinks/schema.js';
+import type { PartitionRange } from './checkpoint-log.js';
 import type { OutputMode, Row } from './types.js';
 
 /** What the engine tells a sink when a query starts. */
@@ -25,6 +26,11 @@ export interface SinkContext {
 export interface SinkBatch {
   batchId: number;
   rows: readonly Row[];
+  /**
+   * The batch's planned source ranges (partition id → [start, end)), for sinks that record source
+   * offsets per partition in the target (rows carry their origin: stream/row-origin.ts).
+   */
+  sourceRanges?: Readonly<Record<string, PartitionRange>>;
 }
 
 /** A batch whose data is written but not yet visible. Opaque to the engine. */

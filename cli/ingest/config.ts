@@ -312,12 +312,40 @@ const kafka = z
       failOnDataLoss: bool()
         .optional()
         .describe('Fail when records were deleted by retention before being read (default true)'),
+      scaleOut: z
+        .strictObject(
+          {
+            sessionTimeout: duration()
+              .optional()
+              .describe("How long a dead member keeps its partitions before they move (default '30 seconds')"),
+          },
+          expected('an object'),
+        )
+        .optional()
+        .describe(
+          'Share the topics with the other daemons of kafka.groupId (Kafka assigns partitions; each partition ' +
+            'resumes from the offsets of record kept in the target table). Each daemon needs its own checkpoint.',
+        ),
     },
     expected('an object'),
   )
   .superRefine((value, ctx) => {
     if ((value.topics === undefined) === (value.topicPattern === undefined)) {
       ctx.addIssue({ code: 'custom', message: 'expected exactly one of topics and topicPattern' });
+    }
+    if (value.scaleOut !== undefined && value.groupId === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['groupId'],
+        message: 'expected the consumer group the daemons share (kafka.scaleOut needs kafka.groupId)',
+      });
+    }
+    if (value.scaleOut !== undefined && value.topicPattern !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['topicPattern'],
+        message: 'expected topics: kafka.scaleOut subscribes to a list of topics, not a pattern',
+      });
     }
   })
   .describe('The Kafka source');
@@ -562,6 +590,8 @@ export interface IngestConfig {
     startingOffsets: 'earliest' | 'latest' | Record<string, Record<string, number>>;
     maxOffsetsPerTrigger?: number;
     failOnDataLoss: boolean;
+    /** Consumer-group scale-out (needs groupId and topics). */
+    scaleOut?: { sessionTimeoutMs: number };
   };
   format: { type: 'json'; schema: StructType } | { type: 'string' };
   transforms: Transform[];
@@ -763,6 +793,12 @@ export function resolveConfig(
   }
   const c: Parsed = result.data;
   const issues: string[] = [];
+  if (c.kafka.scaleOut !== undefined && c.dedup !== undefined) {
+    issues.push(
+      'dedup: not supported with kafka.scaleOut (dedup state is per daemon and does not move with a partition); ' +
+        'run one daemon, or deduplicate downstream',
+    );
+  }
   const path = (p: string) => resolve(baseDir, p);
 
   let sslOptions: ConnectionOptions | boolean | undefined;
@@ -826,6 +862,9 @@ export function resolveConfig(
       startingOffsets: c.kafka.startingOffsets ?? 'latest',
       ...(c.kafka.maxOffsetsPerTrigger !== undefined ? { maxOffsetsPerTrigger: c.kafka.maxOffsetsPerTrigger } : {}),
       failOnDataLoss: c.kafka.failOnDataLoss ?? true,
+      ...(c.kafka.scaleOut !== undefined
+        ? { scaleOut: { sessionTimeoutMs: c.kafka.scaleOut.sessionTimeout?.ms ?? 30_000 } }
+        : {}),
     },
     format: (c.format.type ?? 'json') === 'json' ? { type: 'json', schema: c.format.schema! } : { type: 'string' },
     transforms,

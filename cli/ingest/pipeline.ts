@@ -23,6 +23,7 @@ import { dropDuplicatesWithinWatermark, parseJson, withWatermark } from '../../s
 import { planPipeline } from '../../stream/plan.js';
 import { KafkaSource, type KafkaSourceOptions, parseKafkaPartitionId } from '../../stream/sources/kafka.js';
 import { createKafkaClient, unavailable } from '../../stream/sources/kafka-client.js';
+import { KafkaGroupSource } from '../../stream/sources/kafka-group.js';
 import { Trigger } from '../../stream/trigger.js';
 import { type DataStream, readStream } from '../../stream/write-stream.js';
 import { type IngestConfig, invalidConfig } from './config.js';
@@ -31,7 +32,8 @@ import { deadLetterOrigin, finalize, KAFKA_COLUMNS, kafkaRecord, PlanIssue, tran
 export interface IngestPipeline {
   config: IngestConfig;
   sourceOptions: KafkaSourceOptions;
-  source: KafkaSource;
+  /** A KafkaSource, or with kafka.scaleOut a KafkaGroupSource over one. */
+  source: KafkaSource | KafkaGroupSource;
   stream: DataStream;
   /** The columns written to the target table. */
   outputSchema: StructType;
@@ -104,7 +106,6 @@ function dedupOperators(dedup: NonNullable<IngestConfig['dedup']>): OperatorSpec
 /** Constructs the source, operators, sink and dead-letter destination, and plans them. Throws CONFIG_INVALID. */
 export function buildPipeline(config: IngestConfig): IngestPipeline {
   const sourceOptions = kafkaSourceOptions(config);
-  const source = new KafkaSource(sourceOptions);
   const operators: OperatorSpec[] = [kafkaRecord()];
   if (config.format.type === 'json') {
     operators.push(parseJson(config.format.schema, { column: 'value', keep: KAFKA_COLUMNS }));
@@ -113,9 +114,10 @@ export function buildPipeline(config: IngestConfig): IngestPipeline {
   if (config.dedup) operators.push(...dedupOperators(config.dedup));
   operators.push(finalize());
 
+  const schemaOf = new KafkaSource(sourceOptions).schema;
   let outputSchema: StructType;
   try {
-    const planned = planPipeline(operators, 'append', source.schema);
+    const planned = planPipeline(operators, 'append', schemaOf);
     outputSchema = planned.schema!;
   } catch (error) {
     if (error instanceof PlanIssue) throw invalidConfig(config.file, [error.message]);
@@ -135,7 +137,17 @@ export function buildPipeline(config: IngestConfig): IngestPipeline {
     schema: outputSchema,
     ...(partitionBy.length > 0 ? { partitionBy } : {}),
     ...(config.target.targetFileSize !== undefined ? { targetFileSize: config.target.targetFileSize } : {}),
+    // Scale-out: offsets of record per partition in the table (appId '<name>-<topic>-<partition>').
+    ...(config.kafka.scaleOut ? { partitionTransactions: { appIdPrefix: config.name } } : {}),
   });
+  const scaleOut = config.kafka.scaleOut;
+  const source = scaleOut
+    ? new KafkaGroupSource(sourceOptions, {
+        groupId: config.kafka.groupId!,
+        sessionTimeoutMs: scaleOut.sessionTimeoutMs,
+        offsetsOfRecord: (partitions) => sink.partitionOffsets(partitions),
+      })
+    : new KafkaSource(sourceOptions);
   let deadLetters: DeadLetterSink | undefined;
   const dl = config.deadLetters;
   if (dl.kind === 'delta') deadLetters = new DeltaDeadLetters(dl.path, { origin: deadLetterOrigin });

@@ -12,6 +12,7 @@ import { formatDays, MS_PER_DAY, toDays, toEpochMicros, toUnscaledDecimal } from
 import type { DataType, PrimitiveType, StructField, StructType } from '../../sinks/schema.js';
 import { decimalParts } from '../../sinks/schema.js';
 import { type OperatorSpec, operatorBase, type StreamOperator } from '../../stream/operator.js';
+import { setRowOrigin } from '../../stream/row-origin.js';
 import type { Row } from '../../stream/types.js';
 import { KAFKA_PREFIX, type Transform } from './config.js';
 
@@ -627,6 +628,9 @@ export function finalize(): OperatorSpec {
                 }
                 o[c.name] = v;
               }
+              // The record's coordinates, for sinks that keep offsets per partition (scale-out).
+              const offset = row['kafka.offset'];
+              if (typeof offset === 'number') setRowOrigin(o, { partition: group.partition, offset });
               kept.push(o);
             }
             group.rows = kept;

@@ -4,6 +4,7 @@
 // query's key columns (merge.ts). prepare() writes the data files, commit() makes them visible in one
 // commit, recognising its own unacknowledged commits and batches another instance already committed.
 
+import { LakestreamError } from '../../common/errors.js';
 import { LocalObjectStore } from '../../storage/local.js';
 import type { ObjectStore } from '../../storage/object-store.js';
 import { SchemaInference } from '../../stream/input/infer-schema.js';
@@ -17,6 +18,7 @@ import { DeltaError } from './errors.js';
 import type { ParquetCompression } from './file-names.js';
 import { checkpointInterval, cleanupExpiredLogs } from './log-cleanup.js';
 import { type MergeMetrics, mergeByKey, mergeMetricsRecord, resolveKeyColumns } from './merge.js';
+import { partitionAppId, planPartitionTxns, rowsAboveFloors } from './partition-transactions.js';
 import { checkWriteSchema } from './schema-check.js';
 import type { DeltaSnapshot } from './snapshot.js';
 import { type AppTransaction, DeltaTable, type DeltaTableOptions } from './table.js';
@@ -44,6 +46,15 @@ export interface DeltaSinkOptions {
   properties?: Readonly<Record<string, string>>;
   /** Options of the table handle (clock, commit retries, engineInfo, warnings). */
   table?: DeltaTableOptions;
+  /**
+   * Keep source offsets of record in the table, one txn per source partition (appId
+   * '<appIdPrefix>-<partition id>', version = next offset), in the same commit as the data — so
+   * that several queries (members of one Kafka consumer group) can write one table while partitions
+   * move between them: rows below their partition's recorded offset are dropped, a concurrent commit
+   * of the same partition makes the batch re-run (retryable SINK_PARTITION_CONFLICT). Append mode
+   * only; rows must carry their origin (stream/row-origin.ts). See partition-transactions.ts.
+   */
+  partitionTransactions?: { appIdPrefix: string };
 }
 
 const OUTPUT_MODE_NAMES: Record<OutputMode, string> = { append: 'Append', complete: 'Complete', update: 'Update' };
@@ -59,6 +70,8 @@ export interface DeltaCommitRecord {
   readonly removes: readonly AddAction[];
   readonly adds: readonly AddAction[];
   readonly txn: AppTransaction;
+  /** Source-partition txns (partitionTransactions), set in the same commit. */
+  readonly partitionTxns: readonly AppTransaction[];
   readonly operation: Operation;
 }
 
@@ -212,6 +225,20 @@ export class DeltaSink implements Sink {
     } else {
       this.checkPartitioning(handle);
     }
+    const partitionTxns = this.options.partitionTransactions;
+    if (partitionTxns !== undefined) {
+      if (typeof partitionTxns.appIdPrefix !== 'string' || partitionTxns.appIdPrefix === '') {
+        throw new DeltaError('partitionTransactions.appIdPrefix must be a non-empty string', {
+          code: 'INVALID_ARGUMENT',
+        });
+      }
+      if (ctx.outputMode !== 'append') {
+        throw new DeltaError(`partitionTransactions need append mode, not ${ctx.outputMode} mode`, {
+          code: 'INVALID_ARGUMENT',
+          context: { outputMode: ctx.outputMode },
+        });
+      }
+    }
     if (handle && ctx.outputMode === 'update' && !this.options.mergeSchema) {
       resolveKeyColumns(handle.snapshot().schema, ctx.keyColumns);
     }
@@ -280,6 +307,7 @@ export class DeltaSink implements Sink {
     if (record.removes.length > 0) tx.removeFiles(record.removes);
     tx.addFiles(record.adds);
     tx.setTransaction(record.txn.appId, record.txn.version);
+    for (const t of record.partitionTxns) tx.setTransaction(t.appId, t.version);
     return tx;
   }
 
@@ -291,14 +319,16 @@ export class DeltaSink implements Sink {
    */
   async prepare(batch: SinkBatch): Promise<PreparedBatch> {
     const ctx = this.requireOpen();
-    const { batchId, rows } = batch;
+    const { batchId } = batch;
+    let { rows } = batch;
     if (!Number.isSafeInteger(batchId) || batchId < 0) {
       throw new DeltaError(`batchId must be a non-negative integer, got ${batchId}`, { code: 'INVALID_ARGUMENT' });
     }
     if (!Array.isArray(rows)) throw new DeltaError('batch rows must be an array', { code: 'INVALID_ARGUMENT' });
     const mode = ctx.outputMode;
     const skip = () => new DeltaPreparedBatch(this, batchId, rows.length, { kind: 'skip' });
-    if (rows.length === 0 && mode !== 'complete') return skip();
+    const byPartition = this.options.partitionTransactions !== undefined && batch.sourceRanges !== undefined;
+    if (rows.length === 0 && mode !== 'complete' && !byPartition) return skip();
     if (!this.handle) {
       // Deferred creation: neither the options nor the query declared a schema.
       if (rows.length === 0) return skip(); // complete mode, no table yet: nothing to replace
@@ -312,6 +342,16 @@ export class DeltaSink implements Sink {
         kind: 'already-committed',
         version: snapshot.version,
       });
+    }
+    let partitionTxns: readonly AppTransaction[] = [];
+    if (byPartition) {
+      const plan = planPartitionTxns(this.options.partitionTransactions!.appIdPrefix, batch.sourceRanges!, (appId) =>
+        snapshot.txnVersion(appId),
+      );
+      rows = rowsAboveFloors(rows, plan.floors);
+      partitionTxns = plan.txns;
+      // Nothing new for the table: neither rows nor offsets to advance.
+      if (rows.length === 0 && partitionTxns.length === 0) return skip();
     }
 
     const dataSchema = this.options.schema ?? ctx.schema;
@@ -353,6 +393,7 @@ export class DeltaSink implements Sink {
       }
     }
     tx.setTransaction(txn.appId, txn.version);
+    for (const t of partitionTxns) tx.setTransaction(t.appId, t.version);
     const operation: Operation = {
       name: 'STREAMING UPDATE',
       parameters: { outputMode: OUTPUT_MODE_NAMES[mode], queryId: ctx.queryId, epochId: String(batchId) },
@@ -367,6 +408,7 @@ export class DeltaSink implements Sink {
       removes,
       adds,
       txn,
+      partitionTxns,
       operation,
     };
     return new DeltaPreparedBatch(this, batchId, rows.length, { kind: 'write', record, transaction: tx, metrics });
@@ -407,7 +449,12 @@ export class DeltaSink implements Sink {
     }
     const tx = batch.attempts === 0 ? plan.transaction : this.rebuild(plan.record);
     batch.attempts++;
-    const outcome = await tx.commit(plan.record.operation);
+    let outcome: Awaited<ReturnType<DeltaTransaction['commit']>>;
+    try {
+      outcome = await tx.commit(plan.record.operation);
+    } catch (error) {
+      throw this.partitionConflict(error, plan.record) ?? error;
+    }
     batch.state = 'committed';
     batch.version = outcome.version;
     if (outcome.kind === 'already-committed') return { kind: 'already-committed', batchId, version: outcome.version };
@@ -418,6 +465,55 @@ export class DeltaSink implements Sink {
       numRows: batch.numRows,
       numFiles: plan.record.adds.length,
     };
+  }
+
+  /**
+   * A commit conflict on a source-partition txn: another writer committed the partition since
+   * prepare() read the table, so the batch must be prepared again against the new offsets (retryable).
+   */
+  private partitionConflict(error: unknown, record: DeltaCommitRecord): LakestreamError | undefined {
+    if (record.partitionTxns.length === 0) return undefined;
+    if (!(error instanceof DeltaError) || error.code !== 'COMMIT_CONFLICT') return undefined;
+    const appIds = (error.context as { appIds?: unknown } | undefined)?.appIds;
+    const ours = new Set(record.partitionTxns.map((t) => t.appId));
+    const moved = Array.isArray(appIds) ? appIds.filter((a): a is string => typeof a === 'string' && ours.has(a)) : [];
+    if (moved.length === 0) return undefined;
+    return new LakestreamError(
+      `another writer committed source partition offsets [${moved.join(', ')}] to ${this.store.location} concurrently (a consumer-group rebalance); the batch is prepared again`,
+      {
+        code: 'SINK_PARTITION_CONFLICT',
+        domain: 'external',
+        retryable: true,
+        cause: error,
+        context: { appIds: moved },
+      },
+    );
+  }
+
+  /**
+   * The source offsets of record of `partitions` (partitionTransactions): the next offset the table
+   * expects per partition id, undefined for a partition it has none of. Reads the latest table version.
+   */
+  async partitionOffsets(partitions: readonly string[]): Promise<Record<string, string | undefined>> {
+    const prefix = this.options.partitionTransactions?.appIdPrefix;
+    if (prefix === undefined) {
+      throw new DeltaError('partitionOffsets needs the partitionTransactions option', { code: 'INVALID_ARGUMENT' });
+    }
+    let snapshot: DeltaSnapshot | undefined;
+    if (this.handle) snapshot = await this.handle.refresh();
+    else {
+      try {
+        snapshot = (await DeltaTable.open(this.store, this.tableOptions)).snapshot();
+      } catch (error) {
+        if (!(error instanceof DeltaError && error.code === 'TABLE_NOT_FOUND')) throw error;
+      }
+    }
+    const out: Record<string, string | undefined> = {};
+    for (const partition of partitions) {
+      const version = snapshot?.txnVersion(partitionAppId(prefix, partition));
+      out[partition] = version === undefined ? undefined : String(version);
+    }
+    return out;
   }
 
   /** Forgets a prepared batch; its data files stay unreferenced until vacuum removes them. Never throws. */

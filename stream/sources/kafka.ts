@@ -107,6 +107,20 @@ export function kafkaPartitionId(topic: string, partition: number): string {
   return `${topic}-${partition}`;
 }
 
+/** The client of a source's options: the given KafkaJS-compatible client, or a kafkajs one for the brokers. */
+export function kafkaClientOf(o: KafkaSourceOptions): KafkaClientLike {
+  return Array.isArray(o.brokers)
+    ? createKafkaClient({
+        brokers: o.brokers,
+        ...(o.clientId !== undefined ? { clientId: o.clientId } : {}),
+        ...(o.ssl !== undefined ? { ssl: o.ssl } : {}),
+        ...(o.sasl !== undefined ? { sasl: o.sasl } : {}),
+        ...(o.connectionTimeout !== undefined ? { connectionTimeout: o.connectionTimeout } : {}),
+        ...(o.requestTimeout !== undefined ? { requestTimeout: o.requestTimeout } : {}),
+      })
+    : (o.brokers as KafkaClientLike);
+}
+
 /** Splits '<topic>-<partition>' (topics may contain '-'). */
 export function parseKafkaPartitionId(id: string): { topic: string; partition: number } {
   const at = id.lastIndexOf('-');
@@ -268,17 +282,7 @@ export class KafkaSource implements Source {
 
   async open(ctx: SourceContext): Promise<void> {
     this.ctx = ctx;
-    const o = this.options;
-    this.client = Array.isArray(o.brokers)
-      ? createKafkaClient({
-          brokers: o.brokers,
-          ...(o.clientId !== undefined ? { clientId: o.clientId } : {}),
-          ...(o.ssl !== undefined ? { ssl: o.ssl } : {}),
-          ...(o.sasl !== undefined ? { sasl: o.sasl } : {}),
-          ...(o.connectionTimeout !== undefined ? { connectionTimeout: o.connectionTimeout } : {}),
-          ...(o.requestTimeout !== undefined ? { requestTimeout: o.requestTimeout } : {}),
-        })
-      : (o.brokers as KafkaClientLike);
+    this.client = kafkaClientOf(this.options);
     this.admin = await this.connectAdmin();
     await this.resolveTopics();
   }

@@ -88,6 +88,30 @@ describe('lakestream ingest: config validation', () => {
       'kafka: expected exactly one of topics and topicPattern',
     ],
     [
+      'scale-out without a consumer group',
+      with_((c) => {
+        (c.kafka as Config).scaleOut = {};
+      }),
+      'kafka.groupId: expected the consumer group the daemons share (kafka.scaleOut needs kafka.groupId)',
+    ],
+    [
+      'scale-out with a bad session timeout',
+      with_((c) => {
+        (c.kafka as Config).groupId = 'g';
+        (c.kafka as Config).scaleOut = { sessionTimeout: 'soon' };
+      }),
+      "kafka.scaleOut.sessionTimeout: expected a duration such as '10 seconds' or '5 minutes'",
+    ],
+    [
+      'scale-out with dedup',
+      with_((c) => {
+        (c.kafka as Config).groupId = 'g';
+        (c.kafka as Config).scaleOut = { sessionTimeout: '10 seconds' };
+        c.dedup = { keys: ['event_id'], watermark: { column: 'event_time', delay: '10 minutes' } };
+      }),
+      'dedup: not supported with kafka.scaleOut (dedup state is per daemon and does not move with a partition); run one daemon, or deduplicate downstream',
+    ],
+    [
       'an unknown SASL mechanism',
       with_((c) => {
         (c.kafka as Config).sasl = { mechanism: 'gssapi', username: 'u', password: 'p' };
