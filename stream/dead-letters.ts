@@ -1,6 +1,7 @@
 // The dead-letter seam: where rows that operators reject go, idempotently per batch.
 
 import type { ObjectStore } from '../storage/object-store.js';
+import type { PartitionRange } from './checkpoint-log.js';
 import type { DeadLetter } from './operator.js';
 
 /** A dead letter as written: the rejection plus the batch it belongs to. */
@@ -12,14 +13,20 @@ export interface DeadLetterRecord extends DeadLetter {
 /**
  * A destination for rejected rows.
  *
- * Contract: `write(batchId, letters)` is called before the sink commit of the batch, with the same
- * letters every time batch N is (re)run; writing batch N again must not duplicate it (replace it, or
- * recognise it by (queryId, batchId)). An empty batch may be skipped. Faults are LakestreamErrors.
+ * Contract: `write(batchId, letters, sourceRanges)` is called before the sink commit of the batch, with
+ * the same letters and ranges every time batch N is (re)run; writing batch N again must not duplicate
+ * it (replace it, or recognise it by (queryId, batchId)). An empty batch may be skipped. Faults are
+ * LakestreamErrors. `sourceRanges` (partition id → [start, end)) is for destinations that keep source
+ * offsets per partition (scale-out across queries sharing partitions).
  */
 export interface DeadLetterSink {
   readonly description: string;
   open(context: { queryId: string }): Promise<void>;
-  write(batchId: number, letters: readonly DeadLetterRecord[]): Promise<void>;
+  write(
+    batchId: number,
+    letters: readonly DeadLetterRecord[],
+    sourceRanges?: Readonly<Record<string, PartitionRange>>,
+  ): Promise<void>;
   close(): Promise<void>;
 }
 

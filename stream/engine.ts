@@ -344,7 +344,7 @@ export class MicroBatchExecution {
       for (const g of current) for (const row of g.rows) rows.push(row);
       phase('addBatch');
 
-      await o.deadLetters.write(plan.batchId, letters);
+      await o.deadLetters.write(plan.batchId, letters, ranges);
       phase('deadLetters');
       // State commit and sink prepare run concurrently; both must succeed before the table commit.
       // Phases: stateCommit is the time until the state was durable, sinkPrepare until the files were.

@@ -150,8 +150,19 @@ export function buildPipeline(config: IngestConfig): IngestPipeline {
     : new KafkaSource(sourceOptions);
   let deadLetters: DeadLetterSink | undefined;
   const dl = config.deadLetters;
-  if (dl.kind === 'delta') deadLetters = new DeltaDeadLetters(dl.path, { origin: deadLetterOrigin });
-  else if (dl.kind === 'kafka') {
+  if (dl.kind === 'delta') {
+    deadLetters = new DeltaDeadLetters(dl.path, {
+      origin: deadLetterOrigin,
+      ...(config.kafka.scaleOut
+        ? {
+            partitionTransactions: {
+              appIdPrefix: `${config.name}-dlq`,
+              offsetsOfRecord: (partitions: readonly string[]) => sink.partitionOffsets(partitions),
+            },
+          }
+        : {}),
+    });
+  } else if (dl.kind === 'kafka') {
     deadLetters = new KafkaDeadLetters({
       brokers: config.kafka.brokers,
       topic: dl.topic,

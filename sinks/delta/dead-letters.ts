@@ -5,12 +5,14 @@
 
 import { LocalObjectStore } from '../../storage/local.js';
 import type { ObjectStore } from '../../storage/object-store.js';
+import type { PartitionRange } from '../../stream/checkpoint-log.js';
 import type { DeadLetterRecord, DeadLetterSink } from '../../stream/dead-letters.js';
 import type { StructType } from '../schema.js';
 import { DeltaError } from './errors.js';
 import type { ParquetCompression } from './file-names.js';
+import { partitionAppId } from './partition-transactions.js';
 import { checkWriteSchema } from './schema-check.js';
-import { DeltaTable, type DeltaTableOptions } from './table.js';
+import { type AppTransaction, DeltaTable, type DeltaTableOptions } from './table.js';
 
 /** Where a rejected row came from, and its raw value. */
 export interface DeadLetterOrigin {
@@ -35,7 +37,22 @@ export interface DeltaDeadLettersOptions {
   compression?: ParquetCompression;
   /** Options of the table handle (clock, commit retries, warnings). */
   table?: DeltaTableOptions;
+  /**
+   * For queries that share partitions (scale-out), where a range may be read twice around a
+   * rebalance: letters below their partition's offset of record are not written again. The offset is
+   * the higher of the query's target table's (`offsetsOfRecord`: its rows and, written before them,
+   * their dead letters are complete below it) and this table's own txn (appId '<appIdPrefix>-<partition
+   * id>', version = range end), which a commit with letters of a partition sets when its range starts
+   * at or below the known offset (so that it, too, says "complete below").
+   */
+  partitionTransactions?: {
+    appIdPrefix: string;
+    offsetsOfRecord?: (partitions: readonly string[]) => Promise<Record<string, string | undefined>>;
+  };
 }
+
+/** Commit attempts of a batch whose partition offsets another writer moved meanwhile. */
+const PARTITION_CONFLICT_ATTEMPTS = 8;
 
 const column = (name: string, type: StructType['fields'][number]['type'], nullable = true) => ({
   name,
@@ -136,11 +153,62 @@ export class DeltaDeadLetters implements DeadLetterSink {
     this.table = table;
   }
 
-  async write(batchId: number, letters: readonly DeadLetterRecord[]): Promise<void> {
+  async write(
+    batchId: number,
+    letters: readonly DeadLetterRecord[],
+    sourceRanges?: Readonly<Record<string, PartitionRange>>,
+  ): Promise<void> {
     if (letters.length === 0) return;
     const table = this.table;
     const appId = this.appId;
     if (!table || !appId) throw new DeltaError('the dead-letter table is not open', { code: 'INVALID_ARGUMENT' });
+    const prefix = this.options.partitionTransactions?.appIdPrefix;
+    if (prefix === undefined || sourceRanges === undefined) {
+      await this.append(table, batchId, letters, [{ appId, version: batchId }]);
+      return;
+    }
+    const partitions = [...new Set(letters.map((letter) => letter.partition))].filter((p) => sourceRanges[p]);
+    for (let attempt = 1; ; attempt++) {
+      const snapshot = await table.refresh();
+      if ((snapshot.txnVersion(appId) ?? -1) >= batchId) return; // the batch is in the table
+      const target = (await this.options.partitionTransactions?.offsetsOfRecord?.(partitions)) ?? {};
+      const floors = new Map<string, number>();
+      const txns: AppTransaction[] = [];
+      for (const partition of partitions) {
+        const range = sourceRanges[partition]!;
+        const [start, end] = [Number(range.start), Number(range.end)];
+        const own = snapshot.txnVersion(partitionAppId(prefix, partition));
+        const theirs = target[partition] === undefined ? undefined : Number(target[partition]);
+        const known = own === undefined ? theirs : theirs === undefined ? own : Math.max(own, theirs);
+        const floor = known === undefined ? start : Math.max(start, known);
+        floors.set(partition, floor);
+        if ((known === undefined || start <= known) && end > floor && end > (own ?? -1)) {
+          txns.push({ appId: partitionAppId(prefix, partition), version: end });
+        }
+      }
+      const kept = letters.filter((letter) => {
+        const offset = this.origin(letter.row).offset;
+        const floor = floors.get(letter.partition);
+        return offset === null || floor === undefined || offset >= floor;
+      });
+      if (kept.length === 0) return; // every letter is in the table already
+      try {
+        await this.append(table, batchId, kept, [{ appId, version: batchId }, ...txns]);
+        return;
+      } catch (error) {
+        const conflict = error instanceof DeltaError && error.code === 'COMMIT_CONFLICT';
+        if (!conflict || attempt >= PARTITION_CONFLICT_ATTEMPTS) throw error;
+      }
+    }
+  }
+
+  private async append(
+    table: DeltaTable,
+    batchId: number,
+    letters: readonly DeadLetterRecord[],
+    txn: readonly AppTransaction[],
+  ): Promise<void> {
+    const appId = txn[0]!.appId;
     const rows = letters.map((letter) => {
       const origin = this.origin(letter.row);
       return {
@@ -156,7 +224,7 @@ export class DeltaDeadLetters implements DeadLetterSink {
     });
     await table.append(rows, {
       dataSchema: DEAD_LETTER_SCHEMA,
-      txn: { appId, version: batchId },
+      txn,
       operation: {
         name: 'STREAMING UPDATE',
         parameters: { outputMode: 'Append', queryId: appId, epochId: String(batchId) },

@@ -9,12 +9,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { LakestreamError } from '../../../common/errors.js';
+import { DeltaDeadLetters } from '../../../sinks/delta/dead-letters.js';
 import { partitionAppId, planPartitionTxns, rowsAboveFloors } from '../../../sinks/delta/partition-transactions.js';
 import { DeltaSink } from '../../../sinks/delta/stream-sink.js';
 import { DeltaTable } from '../../../sinks/delta/table.js';
 import type { StructType } from '../../../sinks/schema.js';
 import { LocalObjectStore } from '../../../storage/local.js';
 import type { PartitionRange } from '../../../stream/checkpoint-log.js';
+import type { DeadLetterRecord } from '../../../stream/dead-letters.js';
 import { rowOrigin, setRowOrigin } from '../../../stream/row-origin.js';
 import type { SinkContext } from '../../../stream/sink.js';
 import type { Row } from '../../../stream/types.js';
@@ -188,5 +190,82 @@ describe('DeltaSink with partitionTransactions (two members, one table)', () => 
       partitionTransactions: { appIdPrefix: 'ingest' },
     });
     await expect(sink.open({ ...context('q'), outputMode: 'complete' })).rejects.toThrow(/append mode/);
+  });
+});
+
+describe('DeltaDeadLetters with partitionTransactions (two members, one dead-letter table)', () => {
+  /** Dead letters of partition `p` at `offsets` (a KafkaSource-shaped row each). */
+  const letters = (queryId: string, batchId: number, p: string, offsets: number[]): DeadLetterRecord[] =>
+    offsets.map((offset) => ({
+      queryId,
+      batchId,
+      partition: p,
+      operator: '1-parseJson',
+      reason: 'not JSON',
+      row: {
+        topic: 't',
+        partition: Number(p.split('-')[1]),
+        offset,
+        value: `bad ${p}@${offset}`,
+        timestamp: new Date(0),
+      },
+    }));
+
+  async function open(dir: string, queryId: string): Promise<DeltaDeadLetters> {
+    const dlq = new DeltaDeadLetters(dir, { partitionTransactions: { appIdPrefix: 'ingest-dlq' } });
+    await dlq.open({ queryId });
+    return dlq;
+  }
+
+  async function values(dir: string): Promise<string[]> {
+    const scanned = await (await DeltaTable.open(new LocalObjectStore(dir))).scanRows();
+    return scanned.map((r) => String(r.value)).sort();
+  }
+
+  it('letters another member already wrote are not written again; a replayed batch writes nothing', async () => {
+    const dir = freshDir();
+    const a = await open(dir, 'member-a');
+    const b = await open(dir, 'member-b');
+    await a.write(0, letters('member-a', 0, 't-0', [3, 8]), { 't-0': range(0, 10) });
+    // b re-reads [5, 20) after a rebalance: 8 is in the table, 12 and 17 are new.
+    await b.write(4, letters('member-b', 4, 't-0', [8, 12, 17]), { 't-0': range(5, 20) });
+    await b.write(4, letters('member-b', 4, 't-0', [8, 12, 17]), { 't-0': range(5, 20) }); // replay
+    // a's stale replay of an older batch with a letter beyond what it wrote before.
+    await a.write(1, letters('member-a', 1, 't-0', [12, 19]), { 't-0': range(10, 20) });
+    expect(await values(dir)).toEqual(['bad t-0@12', 'bad t-0@17', 'bad t-0@3', 'bad t-0@8']);
+  });
+
+  it('concurrent writers of the same partition (both starting where the table ends): each letter once', async () => {
+    const dir = freshDir();
+    const a = await open(dir, 'member-a');
+    const b = await open(dir, 'member-b');
+    await Promise.all([
+      a.write(0, letters('member-a', 0, 't-1', [1, 2, 3, 4]), { 't-1': range(0, 5) }),
+      b.write(0, letters('member-b', 0, 't-1', [1, 2, 3, 4, 6]), { 't-1': range(0, 7) }),
+    ]);
+    expect(await values(dir)).toEqual(['bad t-1@1', 'bad t-1@2', 'bad t-1@3', 'bad t-1@4', 'bad t-1@6']);
+  });
+
+  // A range that does not chain (it starts above every known offset) cannot claim the offsets below it:
+  // its letters are never lost, but a later reader of the gap may write one of them again. The ingest
+  // pipeline never plans such a range (a gained partition starts at the target table's offset).
+  it('a range starting above every known offset writes its letters but does not claim the offsets below it', async () => {
+    const dir = freshDir();
+    const a = await open(dir, 'member-a');
+    const b = await open(dir, 'member-b');
+    await a.write(0, letters('member-a', 0, 't-2', [1]), { 't-2': range(0, 5) });
+    await b.write(0, letters('member-b', 0, 't-2', [12]), { 't-2': range(10, 15) }); // [5, 10) unknown
+    await a.write(1, letters('member-a', 1, 't-2', [7, 12]), { 't-2': range(5, 15) });
+    expect(await values(dir)).toEqual(['bad t-2@1', 'bad t-2@12', 'bad t-2@12', 'bad t-2@7']);
+  });
+
+  it("letters below the target table's offset of record are not written (their batch was committed)", async () => {
+    const dir = freshDir();
+    const dlq = new DeltaDeadLetters(dir, {
+      partitionTransactions: { appIdPrefix: 'ingest-dlq', offsetsOfRecord: async () => ({ 't-3': '10' }) },
+    });
+    await dlq.open({ queryId: 'member-c' });
+    await dlq.write(0, letters('member-c', 0, 't-3', [4, 9, 10, 11]), { 't-3': range(0, 12) });
+    expect(await values(dir)).toEqual(['bad t-3@10', 'bad t-3@11']);
   });
 });
