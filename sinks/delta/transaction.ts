@@ -3,7 +3,13 @@
 // what it read, and commits them (commitInfo first) through commit.ts, then runs post-commit hooks.
 import { randomUUID } from 'node:crypto';
 import type { ObjectStore } from '../../storage/object-store.js';
-import { type EncodedParquet, encodeRows, ParquetEncodeError } from '../parquet/index.js';
+import {
+  defaultEncodePool,
+  type EncodedParquet,
+  encodeRowsAsync,
+  ParquetEncodeError,
+  type ParquetEncodePool,
+} from '../parquet/index.js';
 import type { DataType, StructType } from '../schema.js';
 import type { Action, AddAction, MetadataAction, ProtocolAction, RemoveAction, TxnAction } from './actions.js';
 import { type CommitOptions, type CommitOutcome, commitWithRetries } from './commit.js';
@@ -46,6 +52,14 @@ export interface WriteFilesOptions {
   bytesPerRowHint?: number;
   /** Called once per partition value combination before its files are written; may throw to refuse it. */
   checkPartition?: (partitionValues: Readonly<Record<string, string | null>>) => void;
+  /**
+   * Where the Parquet files are encoded: a ParquetEncodePool writes them in worker threads, several
+   * at once (bounded by its size); null encodes them one by one on the calling thread. Default:
+   * defaultEncodePool(), i.e. min(2, cores) workers, or the calling thread when the environment
+   * variable LAKESTREAM_PARQUET_WORKERS=0 (the process-wide opt-out, e.g. without worker_threads).
+   * The files are byte-for-byte the same either way.
+   */
+  encodePool?: ParquetEncodePool | null;
 }
 
 export const WRITE_DEFAULTS = Object.freeze({
@@ -284,35 +298,73 @@ export class DeltaTransaction {
     const dataSchema = dataSchemaOf(schema, partitionColumns);
     const statsOptions = statsOptionsFromProperties(this.metadata.configuration);
     const encoderStatsColumns = statsOptions.statsColumns !== undefined ? -1 : (statsOptions.numIndexedCols ?? 32);
-    const written: AddAction[] = [];
     const groups = groupByPartition(rows, schema, partitionColumns);
     if (options.checkPartition) for (const group of groups) options.checkPartition(group.values);
-    for (const group of groups) {
-      const dir = partitionDirectory(partitionColumns, group.values);
-      let bytesPerRow =
-        options.bytesPerRowHint && options.bytesPerRowHint > 0 ? options.bytesPerRowHint : estimateRowBytes(group.rows);
-      for (let start = 0; start < group.rows.length; ) {
-        const count = Math.max(1, Math.min(group.rows.length - start, Math.floor(target / bytesPerRow)));
-        const chunk = start === 0 && count === group.rows.length ? group.rows : group.rows.slice(start, start + count);
-        let encoded: EncodedParquet;
+    const pool = options.encodePool === undefined ? defaultEncodePool() : options.encodePool;
+    // Files are encoded concurrently (one being built on this thread while each worker writes one)
+    // but put, numbered and recorded strictly in plan order, so the adds and names are deterministic.
+    const limit = new Limiter(pool === null ? 1 : pool.size + 1);
+    const encodeOptions = { compression, statsColumns: encoderStatsColumns };
+    let stopped = false;
+    const planFile = (group: PartitionGroup, start: number, count: number): PlannedFile => {
+      const chunk = start === 0 && count === group.rows.length ? group.rows : group.rows.slice(start, start + count);
+      const encoded = limit.run(async () => {
+        if (stopped) throw new Error('writeFiles stopped after an earlier failure');
         try {
-          encoded = encodeRows(dataSchema, chunk, { compression, statsColumns: encoderStatsColumns });
+          return await encodeRowsAsync(dataSchema, chunk, encodeOptions, pool);
         } catch (error) {
           throw encodeFailure(error, group, start);
         }
-        const key = `${dir}${dataFileName(this.fileCounter++, compression)}`;
-        await this.store.put(key, encoded.bytes);
-        written.push({
-          path: encodeLogPath(key),
-          partitionValues: { ...group.values },
-          size: encoded.bytes.byteLength,
-          modificationTime: this.now(),
-          dataChange,
-          stats: buildStats(dataSchema, chunk, encoded.stats, statsOptions),
-        });
-        bytesPerRow = Math.max(1, encoded.bytes.byteLength / chunk.length);
+      });
+      encoded.catch(() => {}); // awaited in order below; unawaited only when an earlier file failed
+      return { chunk, encoded };
+    };
+    // A group's first file calibrates bytes per row (from the estimate or bytesPerRowHint); its
+    // remaining rows are then split with that ratio into files encoded concurrently.
+    const planGroup = async (group: PartitionGroup): Promise<PlannedFile[]> => {
+      const total = group.rows.length;
+      const hint = options.bytesPerRowHint && options.bytesPerRowHint > 0 ? options.bytesPerRowHint : undefined;
+      const fileRows = (bytesPerRow: number, start: number) =>
+        Math.max(1, Math.min(total - start, Math.floor(target / bytesPerRow)));
+      const firstCount = fileRows(hint ?? estimateRowBytes(group.rows), 0);
+      const files = [planFile(group, 0, firstCount)];
+      if (firstCount === total) return files;
+      const first = await (files[0] as PlannedFile).encoded;
+      const bytesPerRow = Math.max(1, first.bytes.byteLength / firstCount);
+      for (let start = firstCount; start < total; ) {
+        const count = fileRows(bytesPerRow, start);
+        files.push(planFile(group, start, count));
         start += count;
       }
+      return files;
+    };
+    const plans = groups.map((group) => {
+      const files = planGroup(group);
+      files.catch(() => {});
+      return files;
+    });
+    const written: AddAction[] = [];
+    try {
+      for (let g = 0; g < groups.length; g++) {
+        const group = groups[g] as PartitionGroup;
+        const dir = partitionDirectory(partitionColumns, group.values);
+        for (const file of await (plans[g] as Promise<PlannedFile[]>)) {
+          const encoded = await file.encoded;
+          const key = `${dir}${dataFileName(this.fileCounter++, compression)}`;
+          await this.store.put(key, encoded.bytes);
+          written.push({
+            path: encodeLogPath(key),
+            partitionValues: { ...group.values },
+            size: encoded.bytes.byteLength,
+            modificationTime: this.now(),
+            dataChange,
+            stats: buildStats(dataSchema, file.chunk, encoded.stats, statsOptions),
+          });
+        }
+      }
+    } catch (error) {
+      stopped = true;
+      throw error;
     }
     this.adds.push(...written);
     return written;
@@ -401,6 +453,32 @@ function statsRecords(add: AddAction): number {
   if (!add.stats) return 0;
   const m = /"numRecords":(\d+)/.exec(add.stats);
   return m ? Number(m[1]) : 0;
+}
+
+/** One data file of writeFiles: its rows and their encoding (started, maybe still running). */
+interface PlannedFile {
+  chunk: Row[];
+  encoded: Promise<EncodedParquet>;
+}
+
+/** Runs at most `limit` async tasks at once, starting them in call order. */
+class Limiter {
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(private readonly limit: number) {}
+
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.running >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    else this.running++;
+    try {
+      return await task();
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.running--;
+    }
+  }
 }
 
 interface PartitionGroup {

@@ -73,3 +73,14 @@ export class ParquetWriterError extends LakestreamError {
     super(message, { code: 'WRITER_FAILED', domain: 'internal', retryable: false, cause, context });
   }
 }
+
+/**
+ * The encode worker thread running a file's Parquet write ended (crash, out of memory, terminated)
+ * before it answered. Code WORKER_EXITED; retryable: the pool replaces the worker, and encoding the
+ * same rows again is expected to succeed. `cause` is the worker's error when it reported one.
+ */
+export class ParquetWorkerError extends LakestreamError {
+  constructor(message: string, cause: unknown, context: Record<string, unknown> = {}) {
+    super(message, { code: 'WORKER_EXITED', domain: 'internal', retryable: true, cause, context });
+  }
+}

@@ -1,13 +1,21 @@
-// Public surface of sinks/parquet: encodeRows (rows → Parquet bytes + column stats), its options,
-// errors and the lower-level halves (rows → Arrow, Arrow → Parquet) for benchmarks and tools.
+// Public surface of sinks/parquet: encodeRows (rows → Parquet bytes + column stats) and its worker-
+// thread twin encodeRowsAsync, options, errors and the lower-level halves (rows → Arrow, Arrow →
+// Parquet) for benchmarks and tools.
 export { type ArrowColumns, rowsToArrow } from './arrow-table.js';
 export { FIELD_ID_KEY, NESTED_IDS_KEY } from './columns/create.js';
-export { type EncodedParquet, encodeRows } from './encoder.js';
+export {
+  defaultEncodePool,
+  ParquetEncodePool,
+  type ParquetEncodePoolOptions,
+  POOL_SIZE_ENV,
+} from './encode-pool.js';
+export { type EncodedParquet, encodeRows, encodeRowsAsync } from './encoder.js';
 export {
   describeJsType,
   ParquetEncodeError,
   type ParquetEncodeErrorCode,
   type ParquetEncodeErrorOptions,
+  ParquetWorkerError,
   ParquetWriterError,
 } from './errors.js';
 export {
@@ -17,5 +25,13 @@ export {
   type ResolvedParquetWriteOptions,
   resolveParquetWriteOptions,
 } from './options.js';
-export { arrowToParquet, CREATED_BY } from './parquet-writer.js';
+export {
+  arrowToParquet,
+  CREATED_BY,
+  type IpcWriteResult,
+  type IpcWriteSettings,
+  ipcWriteSettings,
+  unwrapIpcWrite,
+  writeIpcToParquet,
+} from './parquet-writer.js';
 export { type ColumnStats, compareUtf8 } from './stats.js';

@@ -1,30 +1,104 @@
 // The parquet-wasm seam: writes an Arrow table as Parquet bytes (IPC stream → wasm → ArrowWriter)
-// with lakestream's writer properties. The only file that imports parquet-wasm's writer.
+// with lakestream's writer properties. The only file that imports parquet-wasm's writer; its
+// writeIpcToParquet is also what the encode worker runs (encode-worker.ts ships its source).
 import { type Table, tableToIPC } from 'apache-arrow';
-import {
-  Compression,
-  EnabledStatistics,
-  Table as WasmTable,
-  WriterPropertiesBuilder,
-  writeParquet,
-} from 'parquet-wasm';
+import * as parquetWasm from 'parquet-wasm';
 import { ParquetWriterError } from './errors.js';
 import { type ParquetCompression, type ParquetWriteOptions, resolveParquetWriteOptions } from './options.js';
 
 /** The `created_by` of every file lakestream writes. */
 export const CREATED_BY = 'lakestream';
 
-const CODECS: Record<ParquetCompression, Compression> = {
-  zstd: Compression.ZSTD,
-  snappy: Compression.SNAPPY,
-  uncompressed: Compression.UNCOMPRESSED,
-};
+/** The parts of the parquet-wasm module writeIpcToParquet uses (the module itself, in either thread). */
+export type ParquetWasmModule = Pick<
+  typeof parquetWasm,
+  'Compression' | 'EnabledStatistics' | 'Table' | 'WriterPropertiesBuilder' | 'writeParquet'
+>;
+
+/** Plain, structured-clonable writer settings: what writeIpcToParquet needs of the options. */
+export interface IpcWriteSettings {
+  compression: ParquetCompression;
+  rowGroupSize: number;
+  dictionary: boolean | 'auto';
+  /** Top-level columns dictionary-encoded under `dictionary: 'auto'`. */
+  dictionaryColumns: readonly string[];
+  createdBy: string;
+}
+
+/** writeIpcToParquet's outcome: the file, or which step of parquet-wasm failed and its error. */
+export type IpcWriteResult = { ok: true; bytes: Uint8Array } | { ok: false; stage: 'read' | 'write'; error: unknown };
+
+export function ipcWriteSettings(
+  options: { compression: ParquetCompression; rowGroupSize: number; dictionary: boolean | 'auto' },
+  dictionaryColumns: readonly string[],
+): IpcWriteSettings {
+  return {
+    compression: options.compression,
+    rowGroupSize: options.rowGroupSize,
+    dictionary: options.dictionary,
+    dictionaryColumns: [...dictionaryColumns],
+    createdBy: CREATED_BY,
+  };
+}
+
+/**
+ * Writes an Arrow IPC stream as one Parquet file with `pq` (the parquet-wasm module): Parquet format
+ * 1.0 data pages, the chosen codec, chunk and page statistics, `created_by`, and under
+ * `dictionary: 'auto'` dictionary encoding for the listed top-level columns only. Both the
+ * synchronous path (arrowToParquet) and the encode worker run this one function.
+ *
+ * SELF-CONTAINED: encode-worker.ts ships it to the worker thread as source text
+ * (`writeIpcToParquet.toString()`), so it may use only its parameters and JS globals — no imports,
+ * no module constants, no helper or nested named functions (tsx's esbuild `keepNames` would wrap
+ * those in a `__name` helper call). The byte-identity tests in test/sinks/parquet run it both ways.
+ */
+export function writeIpcToParquet(pq: ParquetWasmModule, ipc: Uint8Array, settings: IpcWriteSettings): IpcWriteResult {
+  let wasmTable: parquetWasm.Table;
+  try {
+    wasmTable = pq.Table.fromIPCStream(ipc);
+  } catch (error) {
+    return { ok: false, stage: 'read', error };
+  }
+  const codec =
+    settings.compression === 'zstd'
+      ? pq.Compression.ZSTD
+      : settings.compression === 'snappy'
+        ? pq.Compression.SNAPPY
+        : pq.Compression.UNCOMPRESSED;
+  let builder = new pq.WriterPropertiesBuilder()
+    .setCompression(codec)
+    .setCreatedBy(settings.createdBy)
+    .setStatisticsEnabled(pq.EnabledStatistics.Page)
+    .setDictionaryEnabled(settings.dictionary === true)
+    .setMaxRowGroupSize(settings.rowGroupSize);
+  if (settings.dictionary === 'auto') {
+    for (const column of settings.dictionaryColumns) builder = builder.setColumnDictionaryEnabled(column, true);
+  }
+  const properties = builder.build();
+  try {
+    // writeParquet takes ownership of (and frees) both wasm objects.
+    return { ok: true, bytes: pq.writeParquet(wasmTable, properties) };
+  } catch (error) {
+    return { ok: false, stage: 'write', error };
+  }
+}
+
+/** The file of a writeIpcToParquet result, or the ParquetWriterError arrowToParquet throws for it. */
+export function unwrapIpcWrite(result: IpcWriteResult, rows: number): Uint8Array {
+  if (result.ok) return result.bytes;
+  const { error } = result;
+  if (result.stage === 'read') {
+    throw new ParquetWriterError(`parquet-wasm could not read the Arrow IPC stream: ${String(error)}`, error);
+  }
+  throw new ParquetWriterError(`parquet-wasm failed to write the file: ${String(error)}`, error, { rows });
+}
 
 /**
  * Writes `table` as one Parquet file: Parquet format 1.0 data pages, the chosen codec, chunk and
  * page statistics, `created_by` 'lakestream', the Arrow schema in the footer (`ARROW:schema`), and
  * `PARQUET:field_id` field metadata as Parquet field ids. Under `dictionary: 'auto'` only the
  * top-level columns named in `dictionaryColumns` (from rowsToArrow) are dictionary-encoded.
+ * Runs on the calling thread; ParquetEncodePool.writeTable is the same in a worker thread.
  */
 export function arrowToParquet(
   table: Table,
@@ -33,28 +107,8 @@ export function arrowToParquet(
 ): Uint8Array {
   const resolved = resolveParquetWriteOptions(options);
   const ipc = tableToIPC(table, 'stream');
-  let wasmTable: WasmTable;
-  try {
-    wasmTable = WasmTable.fromIPCStream(ipc);
-  } catch (error) {
-    throw new ParquetWriterError(`parquet-wasm could not read the Arrow IPC stream: ${String(error)}`, error);
-  }
-  let builder = new WriterPropertiesBuilder()
-    .setCompression(CODECS[resolved.compression])
-    .setCreatedBy(CREATED_BY)
-    .setStatisticsEnabled(EnabledStatistics.Page)
-    .setDictionaryEnabled(resolved.dictionary === true)
-    .setMaxRowGroupSize(resolved.rowGroupSize);
-  if (resolved.dictionary === 'auto') {
-    for (const column of dictionaryColumns) builder = builder.setColumnDictionaryEnabled(column, true);
-  }
-  const properties = builder.build();
-  try {
-    // writeParquet takes ownership of (and frees) both wasm objects.
-    return writeParquet(wasmTable, properties);
-  } catch (error) {
-    throw new ParquetWriterError(`parquet-wasm failed to write the file: ${String(error)}`, error, {
-      rows: table.numRows,
-    });
-  }
+  return unwrapIpcWrite(
+    writeIpcToParquet(parquetWasm, ipc, ipcWriteSettings(resolved, dictionaryColumns)),
+    table.numRows,
+  );
 }

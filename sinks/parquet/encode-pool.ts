@@ -1,0 +1,253 @@
+// ParquetEncodePool: a few worker threads that run the parquet-wasm half of encoding (Arrow IPC →
+// Parquet bytes), so the calling thread is free while a file is written and several files can be
+// written at once. The process-wide default pool and its LAKESTREAM_PARQUET_WORKERS switch.
+import { availableParallelism } from 'node:os';
+import type { Worker } from 'node:worker_threads';
+import { type Table, tableToIPC } from 'apache-arrow';
+import { type EncodeReply, startEncodeWorker } from './encode-worker.js';
+import { ParquetEncodeError, ParquetWorkerError, ParquetWriterError } from './errors.js';
+import { type ParquetWriteOptions, resolveParquetWriteOptions } from './options.js';
+import { type IpcWriteSettings, ipcWriteSettings, unwrapIpcWrite } from './parquet-writer.js';
+
+export interface ParquetEncodePoolOptions {
+  /** Most worker threads (and files written at once). Default min(2, os.availableParallelism()). */
+  size?: number;
+}
+
+interface Job {
+  id: number;
+  ipc: Uint8Array;
+  settings: IpcWriteSettings;
+  rows: number;
+  resolve: (bytes: Uint8Array) => void;
+  reject: (error: unknown) => void;
+}
+
+interface Slot {
+  worker: Worker;
+  /** The worker loaded parquet-wasm and said so. */
+  ready: boolean;
+  job: Job | undefined;
+  /** The worker's uncaught error, if it reported one before exiting. */
+  error: unknown;
+}
+
+/**
+ * Worker threads writing Parquet files from Arrow IPC streams, with the exact bytes arrowToParquet
+ * writes on the calling thread (both run writeIpcToParquet).
+ *
+ * - Lazy: no thread starts before the first job; at most `size` run, each one job at a time, the
+ *   rest wait in FIFO order.
+ * - Never keeps the process alive: a worker is `unref()`ed while idle and `ref()`ed only while it
+ *   writes a file (so a pending write is not cut short by the process exiting).
+ * - Errors are those of the synchronous path: a parquet-wasm failure is the same ParquetWriterError
+ *   (code WRITER_FAILED, `cause` the parquet-wasm error) and that worker is replaced, since a wasm
+ *   instance is not trusted after a failure. A worker that dies while writing (crash, out of memory,
+ *   terminated) rejects its job with a retryable ParquetWorkerError (code WORKER_EXITED) and is
+ *   replaced by the next job; one that cannot start (parquet-wasm fails to load) rejects its job
+ *   with a non-retryable ParquetWriterError.
+ */
+export class ParquetEncodePool {
+  readonly size: number;
+  private readonly slots = new Set<Slot>();
+  private readonly queue: Job[] = [];
+  private nextId = 0;
+  private closed = false;
+
+  constructor(options: ParquetEncodePoolOptions = {}) {
+    const size = options.size ?? Math.min(2, availableParallelism());
+    if (!Number.isSafeInteger(size) || size < 1) {
+      throw new ParquetEncodeError(`invalid Parquet encode pool size ${String(size)}: expected a positive integer`, {
+        code: 'INVALID_OPTION',
+        context: { option: 'size', value: size },
+      });
+    }
+    this.size = size;
+  }
+
+  /** Worker threads currently alive (0 before the first job and after close). */
+  get threads(): number {
+    return this.slots.size;
+  }
+
+  /**
+   * arrowToParquet in a worker: serialises `table` to an Arrow IPC stream on this thread and writes
+   * it as Parquet in a worker. Rejects with ParquetEncodeError INVALID_OPTION, ParquetWriterError
+   * or ParquetWorkerError (retryable).
+   */
+  async writeTable(
+    table: Table,
+    options?: ParquetWriteOptions,
+    dictionaryColumns: readonly string[] = [],
+  ): Promise<Uint8Array> {
+    const resolved = resolveParquetWriteOptions(options);
+    return this.writeIpc(tableToIPC(table, 'stream'), ipcWriteSettings(resolved, dictionaryColumns), table.numRows);
+  }
+
+  /**
+   * Writes one Arrow IPC stream as Parquet in a worker. Takes ownership of `ipc`: its buffer is
+   * transferred to the worker (not copied) when `ipc` spans all of it, so `ipc` is unusable after.
+   * `rows` only goes into error context.
+   */
+  writeIpc(ipc: Uint8Array, settings: IpcWriteSettings, rows: number): Promise<Uint8Array> {
+    if (this.closed) return Promise.reject(closedError());
+    const whole = ipc.byteOffset === 0 && ipc.byteLength === ipc.buffer.byteLength && ipc.buffer instanceof ArrayBuffer;
+    const own = whole ? ipc : ipc.slice();
+    return new Promise<Uint8Array>((resolve, reject) => {
+      this.queue.push({ id: this.nextId++, ipc: own, settings, rows, resolve, reject });
+      this.pump();
+    });
+  }
+
+  /** Ends every worker; jobs waiting or in flight reject (non-retryable). Later jobs reject at once. */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const job of this.queue.splice(0)) job.reject(closedError());
+    await Promise.all([...this.slots].map((slot) => slot.worker.terminate()));
+  }
+
+  /** Test seam: terminates every worker as a crash would (their jobs reject with ParquetWorkerError). */
+  async terminateWorkersForTesting(): Promise<void> {
+    await Promise.all([...this.slots].map((slot) => slot.worker.terminate()));
+  }
+
+  private pump(): void {
+    while (this.queue.length > 0 && !this.closed) {
+      let slot: Slot | undefined;
+      for (const s of this.slots) {
+        if (s.job === undefined) {
+          slot = s;
+          break;
+        }
+      }
+      if (!slot) {
+        if (this.slots.size >= this.size) return;
+        slot = this.spawn();
+      }
+      this.dispatch(slot, this.queue.shift() as Job);
+    }
+  }
+
+  private spawn(): Slot {
+    const worker = startEncodeWorker();
+    const slot: Slot = { worker, ready: false, job: undefined, error: undefined };
+    this.slots.add(slot);
+    worker.unref();
+    worker.on('message', (reply: EncodeReply) => this.onReply(slot, reply));
+    worker.on('error', (error) => {
+      slot.error ??= error;
+    });
+    worker.on('messageerror', (error) => {
+      slot.error ??= error;
+      void worker.terminate();
+    });
+    worker.on('exit', (code) => this.onExit(slot, code));
+    return slot;
+  }
+
+  private dispatch(slot: Slot, job: Job): void {
+    slot.job = job;
+    slot.worker.ref();
+    try {
+      slot.worker.postMessage({ id: job.id, ipc: job.ipc, settings: job.settings }, [job.ipc.buffer as ArrayBuffer]);
+    } catch (error) {
+      slot.job = undefined;
+      slot.worker.unref();
+      job.reject(
+        new ParquetWriterError(`could not send the Arrow IPC stream to the encode worker: ${String(error)}`, error),
+      );
+    }
+  }
+
+  private onReply(slot: Slot, reply: EncodeReply): void {
+    if ('ready' in reply) {
+      slot.ready = true;
+      return;
+    }
+    const job = slot.job;
+    if (!job || job.id !== reply.id) return;
+    slot.job = undefined;
+    if (reply.ok) {
+      slot.worker.unref();
+      job.resolve(reply.bytes);
+    } else {
+      // Retire the worker: its wasm instance may be left inconsistent by the failure (a trap).
+      this.slots.delete(slot);
+      void slot.worker.terminate();
+      job.reject(writerFailure(reply, job.rows));
+    }
+    this.pump();
+  }
+
+  private onExit(slot: Slot, exitCode: number): void {
+    this.slots.delete(slot);
+    const job = slot.job;
+    slot.job = undefined;
+    if (job) {
+      if (this.closed) job.reject(closedError());
+      else if (!slot.ready && slot.error !== undefined) {
+        job.reject(
+          new ParquetWriterError(
+            `the Parquet encode worker could not start: ${String(slot.error)} ` +
+              `(set ${POOL_SIZE_ENV}=0 to encode on the calling thread)`,
+            slot.error,
+            { exitCode },
+          ),
+        );
+      } else {
+        const why = slot.error === undefined ? `exit code ${exitCode}` : String(slot.error);
+        job.reject(
+          new ParquetWorkerError(`the Parquet encode worker ended while writing a file (${why})`, slot.error, {
+            exitCode,
+            rows: job.rows,
+          }),
+        );
+      }
+    }
+    this.pump();
+  }
+}
+
+function closedError(): ParquetWriterError {
+  return new ParquetWriterError('the Parquet encode pool is closed', undefined);
+}
+
+function writerFailure(reply: Extract<EncodeReply, { ok: false }>, rows: number): unknown {
+  if (reply.stage === 'worker') {
+    return new ParquetWriterError(`the Parquet encode worker failed: ${String(reply.error)}`, reply.error, { rows });
+  }
+  try {
+    unwrapIpcWrite({ ok: false, stage: reply.stage, error: reply.error }, rows);
+  } catch (error) {
+    return error;
+  }
+  return new ParquetWriterError('parquet-wasm failed without an error', undefined, { rows });
+}
+
+/**
+ * Environment switch of the default pool, read once on first use: unset → a pool of
+ * min(2, os.availableParallelism()) workers; a positive integer → that many; `0` → no pool, Parquet
+ * is encoded on the calling thread (e.g. where worker_threads are unavailable or unwanted).
+ */
+export const POOL_SIZE_ENV = 'LAKESTREAM_PARQUET_WORKERS';
+
+let shared: ParquetEncodePool | null | undefined;
+
+/** The process-wide pool encodeRowsAsync and DeltaTransaction.writeFiles use, or null when disabled. */
+export function defaultEncodePool(): ParquetEncodePool | null {
+  if (shared === undefined) {
+    const text = process.env[POOL_SIZE_ENV]?.trim();
+    if (text === undefined || text === '') shared = new ParquetEncodePool();
+    else {
+      const size = Number(text);
+      if (!Number.isSafeInteger(size) || size < 0) {
+        throw new ParquetEncodeError(`invalid ${POOL_SIZE_ENV}=${text}: expected 0 (off) or a positive integer`, {
+          code: 'INVALID_OPTION',
+          context: { option: POOL_SIZE_ENV, value: text },
+        });
+      }
+      shared = size === 0 ? null : new ParquetEncodePool({ size });
+    }
+  }
+  return shared;
+}

@@ -1,0 +1,72 @@
+// The encode worker thread: plain-JS source that loads its own parquet-wasm instance and runs
+// writeIpcToParquet (parquet-writer.ts, shipped as source text) on Arrow IPC streams it is sent.
+//
+// The worker is started from source (`eval: true`), not from a file, because one file cannot serve
+// every way lakestream runs: under tsx the sources are .ts, under vitest a .ts worker entry would not
+// be transformed by vite, and tsc emits .js into dist/. The main thread resolves parquet-wasm's
+// absolute path (createRequire from this module), so the worker `require`s the same package build.
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
+import { type IpcWriteSettings, writeIpcToParquet } from './parquet-writer.js';
+
+/** A write request to a worker. `ipc`'s buffer is transferred (the sender loses it). */
+export interface EncodeJob {
+  id: number;
+  ipc: Uint8Array;
+  settings: IpcWriteSettings;
+}
+
+/**
+ * A worker's messages: `ready` once parquet-wasm is loaded, then one answer per job in order. On
+ * failure `stage` is writeIpcToParquet's ('read', 'write') or 'worker' (anything else threw);
+ * `error` is the thrown value, structured-cloned (or its String() when it cannot be cloned).
+ */
+export type EncodeReply =
+  | { ready: true }
+  | { id: number; ok: true; bytes: Uint8Array }
+  | { id: number; ok: false; stage: 'read' | 'write' | 'worker'; error: unknown };
+
+/** The worker's program (CommonJS, as eval'd worker code is). */
+function workerSource(): string {
+  return `'use strict';
+const { parentPort, workerData } = require('node:worker_threads');
+// esbuild's keepNames helper, in case a name-keeping transform reached the shipped function.
+const __name = (fn) => fn;
+const writeIpcToParquet = (${writeIpcToParquet.toString()});
+const pq = require(workerData.parquetWasm);
+parentPort.on('message', (job) => {
+  let result;
+  try {
+    result = writeIpcToParquet(pq, job.ipc, job.settings);
+  } catch (error) {
+    result = { ok: false, stage: 'worker', error };
+  }
+  if (result.ok) {
+    const bytes = result.bytes;
+    const own = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice();
+    parentPort.postMessage({ id: job.id, ok: true, bytes: own }, [own.buffer]);
+    return;
+  }
+  try {
+    parentPort.postMessage({ id: job.id, ok: false, stage: result.stage, error: result.error });
+  } catch {
+    parentPort.postMessage({ id: job.id, ok: false, stage: result.stage, error: String(result.error) });
+  }
+});
+parentPort.postMessage({ ready: true });
+`;
+}
+
+let cached: { source: string; parquetWasm: string } | undefined;
+
+/**
+ * Starts one encode worker (it posts `{ ready: true }` once it can take jobs; jobs posted earlier
+ * wait in its queue). The caller owns the Worker: listeners, ref/unref, terminate.
+ */
+export function startEncodeWorker(): Worker {
+  cached ??= {
+    source: workerSource(),
+    parquetWasm: createRequire(import.meta.url).resolve('parquet-wasm'),
+  };
+  return new Worker(cached.source, { eval: true, workerData: { parquetWasm: cached.parquetWasm } });
+}
