@@ -309,6 +309,19 @@ const kafka = z
       maxOffsetsPerTrigger: integer('an integer >= 1', 1)
         .optional()
         .describe('Cap on the records of one micro-batch, split across partitions by lag'),
+      minOffsetsPerTrigger: integer('an integer >= 1', 1)
+        .optional()
+        .describe(
+          'A trigger with fewer new records waits (no batch) until enough arrive or maxTriggerDelay passed: ' +
+            'larger files and fewer commits (Spark minOffsetsPerTrigger)',
+        ),
+      maxTriggerDelay: duration()
+        .optional()
+        .describe("With minOffsetsPerTrigger: the longest wait between batches (default '15 minutes')"),
+      maxBytes: integer('an integer >= 1', 1).optional().describe('Bytes per fetch request (KafkaJS maxBytes)'),
+      maxBytesPerPartition: integer('an integer >= 1', 1)
+        .optional()
+        .describe('Bytes per partition and fetch request (KafkaJS maxBytesPerPartition)'),
       failOnDataLoss: bool()
         .optional()
         .describe('Fail when records were deleted by retention before being read (default true)'),
@@ -332,6 +345,24 @@ const kafka = z
   .superRefine((value, ctx) => {
     if ((value.topics === undefined) === (value.topicPattern === undefined)) {
       ctx.addIssue({ code: 'custom', message: 'expected exactly one of topics and topicPattern' });
+    }
+    if (
+      value.minOffsetsPerTrigger !== undefined &&
+      value.maxOffsetsPerTrigger !== undefined &&
+      value.minOffsetsPerTrigger > value.maxOffsetsPerTrigger
+    ) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['minOffsetsPerTrigger'],
+        message: `expected at most maxOffsetsPerTrigger (${value.maxOffsetsPerTrigger})`,
+      });
+    }
+    if (value.maxTriggerDelay !== undefined && value.minOffsetsPerTrigger === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['maxTriggerDelay'],
+        message: 'expected minOffsetsPerTrigger with it (maxTriggerDelay bounds its wait)',
+      });
     }
     if (value.scaleOut !== undefined && value.groupId === undefined) {
       ctx.addIssue({
@@ -589,6 +620,10 @@ export interface IngestConfig {
     topicPattern?: string;
     startingOffsets: 'earliest' | 'latest' | Record<string, Record<string, number>>;
     maxOffsetsPerTrigger?: number;
+    minOffsetsPerTrigger?: number;
+    maxTriggerDelayMs?: number;
+    maxBytes?: number;
+    maxBytesPerPartition?: number;
     failOnDataLoss: boolean;
     /** Consumer-group scale-out (needs groupId and topics). */
     scaleOut?: { sessionTimeoutMs: number };
@@ -861,6 +896,10 @@ export function resolveConfig(
       ...(c.kafka.topicPattern !== undefined ? { topicPattern: c.kafka.topicPattern } : {}),
       startingOffsets: c.kafka.startingOffsets ?? 'latest',
       ...(c.kafka.maxOffsetsPerTrigger !== undefined ? { maxOffsetsPerTrigger: c.kafka.maxOffsetsPerTrigger } : {}),
+      ...(c.kafka.minOffsetsPerTrigger !== undefined ? { minOffsetsPerTrigger: c.kafka.minOffsetsPerTrigger } : {}),
+      ...(c.kafka.maxTriggerDelay !== undefined ? { maxTriggerDelayMs: c.kafka.maxTriggerDelay.ms } : {}),
+      ...(c.kafka.maxBytes !== undefined ? { maxBytes: c.kafka.maxBytes } : {}),
+      ...(c.kafka.maxBytesPerPartition !== undefined ? { maxBytesPerPartition: c.kafka.maxBytesPerPartition } : {}),
       failOnDataLoss: c.kafka.failOnDataLoss ?? true,
       ...(c.kafka.scaleOut !== undefined
         ? { scaleOut: { sessionTimeoutMs: c.kafka.scaleOut.sessionTimeout?.ms ?? 30_000 } }

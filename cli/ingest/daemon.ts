@@ -46,6 +46,8 @@ export function configSummary(config: IngestConfig): Record<string, unknown> {
       ...(k.topics ? { topics: k.topics } : { topicPattern: k.topicPattern }),
       startingOffsets: k.startingOffsets,
       maxOffsetsPerTrigger: k.maxOffsetsPerTrigger ?? null,
+      minOffsetsPerTrigger: k.minOffsetsPerTrigger ?? null,
+      scaleOut: k.scaleOut ?? null,
       ssl: k.ssl !== undefined && k.ssl !== false,
       sasl: k.sasl ? { mechanism: k.sasl.mechanism, username: k.sasl.username } : null,
       groupId: k.groupId ?? null,

@@ -65,6 +65,14 @@ export interface KafkaSourceOptions {
   startingOffsets?: KafkaStartingOffsets;
   /** Cap on the records of one batch, split across partitions in proportion to their lag. */
   maxOffsetsPerTrigger?: number;
+  /**
+   * Spark's minOffsetsPerTrigger: a trigger with fewer new records than this waits (no batch) until
+   * enough arrive or maxTriggerDelayMs passed since the last batch — larger files and fewer commits
+   * without giving up latency bounds. Ignored by Trigger.availableNow and once.
+   */
+  minOffsetsPerTrigger?: number;
+  /** With minOffsetsPerTrigger: the longest wait between batches while records are available (ms). Default 15 min. */
+  maxTriggerDelayMs?: number;
   /** Fail (SOURCE_DATA_LOST) when records to read were deleted by retention. Default true. */
   failOnDataLoss?: boolean;
   clientId?: string;
@@ -99,6 +107,8 @@ interface PartitionWatermarks {
 
 const INITIAL_OFFSETS_KEY = 'kafka-initial-offsets.json';
 const COMMIT_FLUSH_MS = 10_000;
+/** Spark's default maxTriggerDelay. */
+const DEFAULT_MAX_TRIGGER_DELAY_MS = 15 * 60_000;
 
 const field = (name: string, type: DataType, nullable = true): StructField => ({ name, type, nullable, metadata: {} });
 
@@ -185,6 +195,8 @@ export class KafkaSource implements Source {
   /** The end of the last committed batch (for the offsets-behind-latest metrics). */
   private committedEnd: PartitionOffsets = {};
   private numRecordsLost = 0;
+  /** When nextOffsets last let a batch through under minOffsetsPerTrigger. */
+  private lastTriggerMs: number | undefined;
   private readonly warnedGone = new Set<string>();
 
   private committer: KafkaOffsetCommitter | undefined;
@@ -226,6 +238,18 @@ export class KafkaSource implements Source {
       });
     }
     checkCount('maxOffsetsPerTrigger', options.maxOffsetsPerTrigger);
+    checkCount('minOffsetsPerTrigger', options.minOffsetsPerTrigger);
+    checkCount('maxTriggerDelayMs', options.maxTriggerDelayMs);
+    if (
+      options.minOffsetsPerTrigger !== undefined &&
+      options.maxOffsetsPerTrigger !== undefined &&
+      options.minOffsetsPerTrigger > options.maxOffsetsPerTrigger
+    ) {
+      throw new StreamArgumentError(
+        `KafkaSource minOffsetsPerTrigger (${options.minOffsetsPerTrigger}) must not exceed maxOffsetsPerTrigger (${options.maxOffsetsPerTrigger})`,
+        { option: 'minOffsetsPerTrigger' },
+      );
+    }
     checkCount('maxBytes', options.maxBytes);
     checkCount('maxBytesPerPartition', options.maxBytesPerPartition);
     checkCount('readTimeoutMs', options.readTimeoutMs);
@@ -575,6 +599,15 @@ export class KafkaSource implements Source {
     const max = this.options.maxOffsetsPerTrigger;
     let total = 0;
     for (const span of spans.values()) total += Math.max(0, span.until - span.begin);
+    const min = this.options.minOffsetsPerTrigger;
+    if (min !== undefined && !limit && total > 0) {
+      // Spark's delayed trigger: wait for minOffsetsPerTrigger new records, at most maxTriggerDelay.
+      // As in Spark, the first trigger of a run is never delayed.
+      const now = this.ctx!.now();
+      const delay = this.options.maxTriggerDelayMs ?? DEFAULT_MAX_TRIGGER_DELAY_MS;
+      if (total < min && this.lastTriggerMs !== undefined && now - this.lastTriggerMs < delay) return { ...start };
+      this.lastTriggerMs = now;
+    }
     for (const [id, span] of spans) {
       let end = span.until;
       const size = span.until - span.begin;

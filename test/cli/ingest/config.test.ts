@@ -88,6 +88,20 @@ describe('lakestream ingest: config validation', () => {
       'kafka: expected exactly one of topics and topicPattern',
     ],
     [
+      'minOffsetsPerTrigger above maxOffsetsPerTrigger, maxTriggerDelay alone',
+      with_((c) => {
+        Object.assign(c.kafka as Config, { minOffsetsPerTrigger: 500, maxOffsetsPerTrigger: 100 });
+      }),
+      'kafka.minOffsetsPerTrigger: expected at most maxOffsetsPerTrigger (100)',
+    ],
+    [
+      'maxTriggerDelay without minOffsetsPerTrigger',
+      with_((c) => {
+        (c.kafka as Config).maxTriggerDelay = '1 minute';
+      }),
+      'kafka.maxTriggerDelay: expected minOffsetsPerTrigger with it (maxTriggerDelay bounds its wait)',
+    ],
+    [
       'scale-out without a consumer group',
       with_((c) => {
         (c.kafka as Config).scaleOut = {};

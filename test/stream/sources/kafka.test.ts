@@ -221,6 +221,42 @@ describe.skipIf(!cap.available)('KafkaSource on a real broker', () => {
     expect(() => source({ topics: [topic], maxOffsetsPerTrigger: 0 })).toThrow(/maxOffsetsPerTrigger/);
   });
 
+  it('minOffsetsPerTrigger waits for enough records, at most maxTriggerDelay (Spark delayed trigger)', async () => {
+    const topic = 'events-min-offsets';
+    await kafka.createTopic(topic, 1);
+    const p0 = `${topic}-0`;
+    const send = (from: number, n: number) =>
+      producer.send({ topic, messages: range(from, n).map((i) => ({ ...event(i), partition: 0 })) });
+    let now = 1_000_000;
+    const src = source({
+      topics: [topic],
+      startingOffsets: 'earliest',
+      minOffsetsPerTrigger: 10,
+      maxTriggerDelayMs: 60_000,
+    });
+    await src.open({ ...context(), now: () => now });
+    try {
+      await send(0, 5);
+      expect(await src.nextOffsets({ [p0]: '0' })).toEqual({ [p0]: '5' }); // the first trigger is never delayed
+      await send(5, 3);
+      expect(await src.nextOffsets({ [p0]: '5' })).toEqual({ [p0]: '5' }); // 3 < 10: wait
+      now += 59_999;
+      expect(await src.nextOffsets({ [p0]: '5' })).toEqual({ [p0]: '5' });
+      now += 1;
+      expect(await src.nextOffsets({ [p0]: '5' })).toEqual({ [p0]: '8' }); // maxTriggerDelay passed
+      await send(8, 12);
+      expect(await src.nextOffsets({ [p0]: '8' })).toEqual({ [p0]: '20' }); // 12 >= 10: at once
+      await send(20, 2);
+      expect(await src.nextOffsets({ [p0]: '20' })).toEqual({ [p0]: '20' });
+      expect(await src.nextOffsets({ [p0]: '20' }, { [p0]: '22' })).toEqual({ [p0]: '22' }); // availableNow ignores it
+    } finally {
+      await src.close();
+    }
+    expect(() => source({ topics: [topic], minOffsetsPerTrigger: 10, maxOffsetsPerTrigger: 5 })).toThrow(
+      /must not exceed maxOffsetsPerTrigger/,
+    );
+  });
+
   it('retention loss: SOURCE_DATA_LOST with failOnDataLoss, skip and count without', async () => {
     const topic = 'events-retention';
     await kafka.createTopic(topic, 1);
