@@ -116,7 +116,7 @@ export function buildPipeline(config: IngestConfig): IngestPipeline {
   }
   operators.push(...transformOperators(config.transforms));
   if (config.dedup) operators.push(...dedupOperators(config.dedup));
-  operators.push(finalize());
+  operators.push(finalize({ origin: config.kafka.scaleOut !== undefined }));
 
   const schemaOf = new KafkaSource(sourceOptions).schema;
   let outputSchema: StructType;

@@ -582,9 +582,12 @@ function valueCheck(f: StructField): ((value: unknown) => string | undefined) | 
 /**
  * The last operator: rows as the table's columns (the visible ones, in order); a row with a value the
  * Delta writer would refuse (a null in a non-nullable column, a timestamp finer than microseconds, a
- * decimal that needs rounding, a float overflow, a lone surrogate) becomes a dead letter.
+ * decimal that needs rounding, a float overflow, a lone surrogate) becomes a dead letter. With `origin`
+ * (scale-out), each row also gets its source coordinates (stream/row-origin.ts) for the sink's
+ * per-partition offsets.
  */
-export function finalize(): OperatorSpec {
+export function finalize(options: { origin?: boolean } = {}): OperatorSpec {
+  const withOrigin = options.origin === true;
   return {
     kind: 'finalize',
     plan(context): StreamOperator {
@@ -628,9 +631,11 @@ export function finalize(): OperatorSpec {
                 }
                 o[c.name] = v;
               }
-              // The record's coordinates, for sinks that keep offsets per partition (scale-out).
-              const offset = row['kafka.offset'];
-              if (typeof offset === 'number') setRowOrigin(o, { partition: group.partition, offset });
+              if (withOrigin) {
+                // The record's coordinates, for sinks that keep offsets per partition (scale-out).
+                const offset = row['kafka.offset'];
+                if (typeof offset === 'number') setRowOrigin(o, { partition: group.partition, offset });
+              }
               kept.push(o);
             }
             group.rows = kept;

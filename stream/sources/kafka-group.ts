@@ -17,7 +17,7 @@
 // (right after a rebalance); it never writes it twice.
 
 import type { PartitionRange } from '../checkpoint-log.js';
-import { StreamArgumentError } from '../errors.js';
+import { SourceError, StreamArgumentError } from '../errors.js';
 import type { PartitionOffsets, Source, SourceContext, SourceMetrics } from '../source.js';
 import type { RowGroup } from '../types.js';
 import {
@@ -129,6 +129,22 @@ export class KafkaGroupSource implements Source {
     this.consumer = consumer;
   }
 
+  /** Resolves once the member has an assignment; SOURCE_UNAVAILABLE (retryable) after two session timeouts. */
+  private async joined(): Promise<void> {
+    const timeoutMs = 2 * (this.group.sessionTimeoutMs ?? 30_000);
+    const deadline = Date.now() + timeoutMs;
+    while (this.assigned === undefined && !this.closed) {
+      if (Date.now() > deadline) {
+        throw new SourceError(
+          'SOURCE_UNAVAILABLE',
+          `${this.description}: no partition assignment from the group coordinator within ${timeoutMs} ms`,
+          { retryable: true, context: { groupId: this.group.groupId } },
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
   private onJoin(consumer: KafkaConsumerLike, event: Parameters<Listener>[0]): void {
     const topics = [...(this.options.topics ?? [])];
     consumer.pause(topics.map((topic) => ({ topic })));
@@ -153,6 +169,8 @@ export class KafkaGroupSource implements Source {
   }
 
   async nextOffsets(start: PartitionOffsets, limit?: PartitionOffsets): Promise<PartitionOffsets> {
+    // A bounded run (availableNow, once) must not end before it knows its partitions: wait for the join.
+    if (this.assigned === undefined && limit !== undefined) await this.joined();
     const assigned = this.assigned;
     // No assignment yet, or a rebalance in progress: nothing new (the engine stays idle).
     if (assigned === undefined) return { ...start };
