@@ -3,7 +3,7 @@
 // does not fit goes to the dead-letter destination with the reason, and is counted.
 
 import type { StructType } from '../../sinks/schema.js';
-import { jsonValueConformer } from '../input/conform-json.js';
+import { JsonRejection, parsedJsonConformer } from '../input/conform-json.js';
 import { type OperatorSpec, operatorBase, type StreamOperator } from '../operator.js';
 import type { Row } from '../types.js';
 
@@ -30,7 +30,7 @@ export function parseJson(schema: StructType, options: ParseJsonOptions = {}): O
   return {
     kind: 'parseJson',
     plan(context): StreamOperator {
-      const conform = jsonValueConformer(schema);
+      const conform = parsedJsonConformer(schema);
       const id = `${context.index}-parseJson`;
       const outSchema: StructType = keep.length
         ? {
@@ -59,6 +59,8 @@ export function parseJson(schema: StructType, options: ParseJsonOptions = {}): O
             for (const row of group.rows) {
               const raw = row[column];
               let parsed: unknown;
+              // Fresh: made here by JSON.parse, so a value that already fits may be the row itself.
+              let fresh = true;
               if (typeof raw === 'string') {
                 try {
                   parsed = JSON.parse(raw);
@@ -84,9 +86,12 @@ export function parseJson(schema: StructType, options: ParseJsonOptions = {}): O
               } else if (raw === null || raw === undefined) {
                 ctx.deadLetter({ partition: group.partition, reason: `column '${column}' is null`, row });
                 continue;
-              } else parsed = raw;
-              const result = conform(parsed);
-              if (!result.ok) {
+              } else {
+                parsed = raw;
+                fresh = false;
+              }
+              const result = conform(parsed, fresh);
+              if (result instanceof JsonRejection) {
                 ctx.deadLetter({
                   partition: group.partition,
                   reason: result.field ? `field '${result.field}': ${result.reason}` : result.reason,
@@ -94,8 +99,8 @@ export function parseJson(schema: StructType, options: ParseJsonOptions = {}): O
                 });
                 continue;
               }
-              for (const name of keep) result.row[name] = row[name] ?? null;
-              out.push(result.row);
+              for (const name of keep) result[name] = row[name] ?? null;
+              out.push(result);
             }
             group.rows = out;
           }
