@@ -19,10 +19,14 @@
 // - Control records and aborted transactional records occupy offsets but are not data: the position
 //   moves past them (batch.lastOffset() counts them), so ranges ending at a transaction marker finish.
 // - A delivered batch fetched *after* our position (a stale prefetch, or the client jumping after an
-//   out-of-range reset, or a run of control-only batches the client skipped silently) is checked: when
-//   the low watermark moved past the position, the records in between are lost to retention (reported
-//   through onLoss, which throws for failOnDataLoss); otherwise the partition is sought back to the
-//   position once, and a gap that shows up again at the same position is a real one (control records).
+//   out-of-range reset) is checked: when the low watermark moved past the position, the records in
+//   between are lost to retention (reported through onLoss, which throws for failOnDataLoss);
+//   otherwise it is dropped and the partition sought back to the position. A gap is never assumed
+//   to be data-free: offsets KafkaJS skips because they hold only control records or aborted
+//   transactional records are reported by its END_BATCH_PROCESS event (batchSize 0), which moves the
+//   position past them.
+// Read-ahead: after a read, its partitions keep fetching from where it stopped into a bounded buffer
+// (readAheadBytes), which the next read of the same partitions — the next ranges — takes first.
 // - Batches flagged stale by the client (a seek is pending) are ignored.
 // A watchdog re-seeks a partition that made no progress for `stallMs` (the client restarted after a
 // crash, or lost the pause state in a rejoin) and fails the read as SOURCE_UNAVAILABLE (retryable)
@@ -93,7 +97,7 @@ export interface KafkaConsumerLike {
   resume(topics: KafkaTopicPartitionsLike[]): void;
   commitOffsets(offsets: Array<{ topic: string; partition: number; offset: string }>): Promise<void>;
   /** Instrumentation events (KafkaJS); used to restore the pause/seek state after a rejoin. */
-  readonly events?: { GROUP_JOIN: string };
+  readonly events?: { GROUP_JOIN: string; END_BATCH_PROCESS?: string };
   on?(eventName: never, listener: (event: unknown) => void): unknown;
 }
 
@@ -256,6 +260,13 @@ export interface KafkaRangeReaderOptions {
   stallMs?: number;
   /** Fail a read whose partitions made no progress for this long (ms). Default 60 000. */
   timeoutMs?: number;
+  /**
+   * Read-ahead: after a read, keep fetching its partitions from where it ended and buffer up to this
+   * many bytes (keys + values) in total, so that the next read — normally the next range of the same
+   * partitions — finds its records already fetched while the query processed the previous batch.
+   * 0 turns it off. Default 32 MiB.
+   */
+  readAheadBytes?: number;
   /** Names the brokers in messages. */
   brokers: string;
 }
@@ -277,6 +288,8 @@ interface Pending {
   /** The next offset wanted. */
   position: number;
   records: KafkaMessageLike[];
+  /** Records at or after `end` delivered with the range's last batches (read-ahead). */
+  beyond: KafkaMessageLike[];
   done: boolean;
   lastProgress: number;
   lastSeek: number;
@@ -284,7 +297,22 @@ interface Pending {
   reseekedAt: number | undefined;
 }
 
+/**
+ * Records fetched ahead of the next read of a partition: every record in [start, position), in order.
+ */
+interface ReadAhead {
+  topic: string;
+  partition: number;
+  start: number;
+  /** The next offset to fetch. */
+  position: number;
+  records: KafkaMessageLike[];
+  bytes: number;
+}
+
 const partitionKey = (topic: string, partition: number) => `${topic}-${partition}`;
+
+const messageBytes = (m: KafkaMessageLike) => (m.value?.length ?? 0) + (m.key?.length ?? 0) + 64;
 
 /**
  * Reads exact offset ranges through one KafkaJS-style consumer (see the file comment). Reads are
@@ -295,6 +323,9 @@ export class KafkaRangeReader {
   /** Subscribed topics → partition count at subscription time. */
   private subscribed = new Map<string, number>();
   private readonly active = new Map<string, Pending>();
+  private readonly ahead = new Map<string, ReadAhead>();
+  private aheadBytes = 0;
+  private readonly readAheadBytes: number;
   private settle: { resolve: () => void; reject: (error: unknown) => void } | undefined;
   private tail: Promise<unknown> = Promise.resolve();
   private closed = false;
@@ -308,6 +339,24 @@ export class KafkaRangeReader {
   ) {
     this.stallMs = options.stallMs ?? 5_000;
     this.timeoutMs = options.timeoutMs ?? 60_000;
+    this.readAheadBytes = options.readAheadBytes ?? 32 * 2 ** 20;
+  }
+
+  /** Bytes buffered ahead of the next read (for tests and metrics). */
+  get bufferedBytes(): number {
+    return this.aheadBytes;
+  }
+
+  private dropAhead(key: string): void {
+    const a = this.ahead.get(key);
+    if (!a) return;
+    this.aheadBytes -= a.bytes;
+    this.ahead.delete(key);
+  }
+
+  private clearAhead(): void {
+    this.ahead.clear();
+    this.aheadBytes = 0;
   }
 
   /**
@@ -335,32 +384,69 @@ export class KafkaRangeReader {
     const consumer = await this.ensureConsumer(todo, partitions);
 
     const now = Date.now();
+    const toSeek: Pending[] = [];
     for (const r of todo) {
-      this.active.set(partitionKey(r.topic, r.partition), {
+      const key = partitionKey(r.topic, r.partition);
+      const p: Pending = {
         topic: r.topic,
         partition: r.partition,
         end: r.end,
         position: r.start,
         records: [],
+        beyond: [],
         done: false,
         lastProgress: now,
         lastSeek: now,
         reseekedAt: undefined,
-      });
+      };
+      const a = this.ahead.get(key);
+      this.dropAhead(key);
+      if (a && a.start <= r.start && r.start <= a.position) {
+        // The read-ahead covers the start: take its records, fetch on from where it is (no seek).
+        for (const m of a.records) {
+          const offset = Number(m.offset);
+          if (offset < r.start) continue;
+          if (offset < r.end) p.records.push(m);
+          else p.beyond.push(m);
+        }
+        p.position = Math.max(r.start, a.position);
+        if (p.position >= p.end) p.done = true;
+      } else {
+        toSeek.push(p);
+      }
+      this.active.set(key, p);
     }
+    let ok = false;
     const finished = new Promise<void>((resolve, reject) => {
       this.settle = { resolve, reject };
     });
     const watchdog = setInterval(() => this.watch(), Math.min(500, this.stallMs));
     try {
-      for (const p of this.active.values()) this.seek(consumer, p);
+      for (const p of toSeek) this.seek(consumer, p);
       this.applyPauses();
+      this.checkDone();
       await finished;
       for (const [key, p] of this.active) result.set(key, p.records);
+      ok = true;
       return result;
     } finally {
       clearInterval(watchdog);
       this.settle = undefined;
+      if (ok && this.readAheadBytes > 0) {
+        // Keep fetching the partitions just read, from where each stopped (records past `end` kept).
+        for (const [key, p] of this.active) {
+          const bytes = p.beyond.reduce((n, m) => n + messageBytes(m), 0);
+          this.ahead.set(key, {
+            topic: p.topic,
+            partition: p.partition,
+            start: p.end,
+            position: Math.max(p.position, p.end),
+            records: p.beyond,
+            bytes,
+          });
+          this.aheadBytes += bytes;
+        }
+      }
       this.active.clear();
       this.applyPauses();
     }
@@ -384,6 +470,7 @@ export class KafkaRangeReader {
     if (this.consumer) {
       const old = this.consumer;
       this.consumer = undefined;
+      this.clearAhead();
       await old.disconnect().catch(() => {});
     }
     const consumer = this.client.consumer({
@@ -400,12 +487,13 @@ export class KafkaRangeReader {
       await consumer.connect();
       await consumer.subscribe({ topics: [...wanted.keys()], fromBeginning: true });
       const join = consumer.events?.GROUP_JOIN;
-      if (join && consumer.on) {
+      const on = consumer.on as unknown as ((event: string, listener: (event: never) => void) => unknown) | undefined;
+      if (join && on) {
         // A (re)join starts from a fresh assignment: restore pauses and pending seeks.
-        (consumer.on as unknown as (event: string, listener: () => void) => unknown).call(consumer, join, () =>
-          this.restore(),
-        );
+        on.call(consumer, join, () => this.restore());
       }
+      const filtered = (consumer.events as { END_BATCH_PROCESS?: string } | undefined)?.END_BATCH_PROCESS;
+      if (filtered && on) on.call(consumer, filtered, (event) => this.onFilteredBatch(event));
       this.consumer = consumer;
       this.subscribed = wanted;
       await consumer.run({
@@ -422,18 +510,24 @@ export class KafkaRangeReader {
     }
   }
 
-  /** Everything paused except the partitions a read still waits for (idempotent; see KafkaJS pause semantics). */
+  /**
+   * Everything paused except the partitions a read still waits for, and between reads the partitions
+   * read ahead while the buffer has room (idempotent; see KafkaJS pause semantics).
+   */
   private applyPauses(): void {
     const consumer = this.consumer;
     if (!consumer) return;
     try {
       consumer.pause([...this.subscribed.keys()].map((topic) => ({ topic })));
       const wanted = new Map<string, number[]>();
-      for (const p of this.active.values()) {
-        if (p.done) continue;
-        const list = wanted.get(p.topic) ?? [];
-        list.push(p.partition);
-        wanted.set(p.topic, list);
+      const want = (topic: string, partition: number) => {
+        const list = wanted.get(topic) ?? [];
+        list.push(partition);
+        wanted.set(topic, list);
+      };
+      for (const p of this.active.values()) if (!p.done) want(p.topic, p.partition);
+      if (this.active.size === 0 && this.aheadBytes < this.readAheadBytes) {
+        for (const a of this.ahead.values()) want(a.topic, a.partition);
       }
       if (wanted.size > 0) consumer.resume([...wanted].map(([topic, partitions]) => ({ topic, partitions })));
     } catch {
@@ -453,6 +547,8 @@ export class KafkaRangeReader {
   private restore(): void {
     const consumer = this.consumer;
     if (!consumer) return;
+    // A rejoin loses the client's positions: read-ahead starts over at the next read.
+    this.clearAhead();
     for (const p of this.active.values()) if (!p.done) this.seek(consumer, p);
     this.applyPauses();
   }
@@ -497,9 +593,45 @@ export class KafkaRangeReader {
     settle?.resolve();
   }
 
+  /** A batch delivered between reads: buffered for the next read if it continues the read-ahead. */
+  private onAheadBatch(payload: KafkaEachBatchPayloadLike, a: ReadAhead): void {
+    const { batch } = payload;
+    if (payload.isStale?.()) return;
+    const fetchedText = batch.fetchedOffset ?? batch.firstOffset();
+    const fetched = fetchedText === null ? a.position : Number(fetchedText);
+    if (fetched > a.position) {
+      // Not contiguous (a stale fetch, retention, control records): give up reading ahead here; the
+      // next read seeks and applies the full gap rules.
+      this.dropAhead(partitionKey(a.topic, a.partition));
+      this.applyPauses();
+      return;
+    }
+    for (const message of batch.messages) {
+      const offset = Number(message.offset);
+      if (offset < a.position) continue;
+      a.records.push(message);
+      const bytes = messageBytes(message);
+      a.bytes += bytes;
+      this.aheadBytes += bytes;
+      a.position = offset + 1;
+    }
+    if (batch.messages.length > 0) {
+      const last = Number(batch.lastOffset());
+      if (Number.isFinite(last)) a.position = Math.max(a.position, last + 1);
+    }
+    if (this.aheadBytes >= this.readAheadBytes) this.applyPauses();
+  }
+
   private async onBatch(payload: KafkaEachBatchPayloadLike): Promise<void> {
     const { batch } = payload;
-    const p = this.active.get(partitionKey(batch.topic, batch.partition));
+    const key = partitionKey(batch.topic, batch.partition);
+    const p = this.active.get(key);
+    if (!p) {
+      const a = this.ahead.get(key);
+      if (a) this.onAheadBatch(payload, a);
+      else this.applyPauses(); // a partition that should not be fetching
+      return;
+    }
     if (!p || p.done || this.settle === undefined) {
       if (!p) this.applyPauses(); // a partition that should not be fetching (after a restart)
       return;
@@ -510,14 +642,17 @@ export class KafkaRangeReader {
       const fetched = fetchedText === null ? p.position : Number(fetchedText);
       if (fetched > p.position && !(await this.acceptGap(p, fetched))) return;
       if (p.done) return;
+      const readAhead = this.readAheadBytes > 0;
       for (const message of batch.messages) {
         const offset = Number(message.offset);
         if (offset < p.position) continue;
         if (offset >= p.end) {
-          p.position = p.end;
-          break;
-        }
-        p.records.push(message);
+          if (!readAhead) {
+            p.position = p.end;
+            break;
+          }
+          p.beyond.push(message); // the start of the next range, kept for the next read
+        } else p.records.push(message);
         p.position = offset + 1;
       }
       if (batch.messages.length > 0) {
@@ -555,15 +690,47 @@ export class KafkaRangeReader {
       }
       if (fetched <= p.position) return true;
     }
-    if (p.reseekedAt === p.position) return true;
-    p.reseekedAt = p.position;
-    if (this.consumer) this.seek(this.consumer, p);
+    // Not retention: a fetch from before our seek (or the client jumped). Never taken as data-free:
+    // seek back and wait for records from our position. (Offsets the client skipped because they hold
+    // only control or aborted records are reported by its batch events: onFilteredBatch.)
+    if (p.reseekedAt !== p.position || Date.now() - p.lastSeek > this.stallMs) {
+      p.reseekedAt = p.position;
+      if (this.consumer) this.seek(this.consumer, p);
+    }
     return false;
+  }
+
+  /**
+   * KafkaJS resolves a fetched batch that holds only control records or aborted transactional
+   * records without delivering it, and reports it in its END_BATCH_PROCESS event (batchSize 0): its
+   * offsets carry no data, so a read (or the read-ahead) at one of them moves past them.
+   */
+  private onFilteredBatch(event: { payload?: Record<string, unknown> }): void {
+    const e = event.payload;
+    if (e?.batchSize !== 0 || e.firstOffset === null || e.firstOffset === undefined) return;
+    const key = partitionKey(String(e.topic), Number(e.partition));
+    const first = Number(e.firstOffset);
+    const last = Number(e.lastOffset);
+    if (!Number.isFinite(first) || !Number.isFinite(last)) return;
+    const p = this.active.get(key);
+    if (p && !p.done && first <= p.position && p.position <= last) {
+      p.position = last + 1;
+      p.lastProgress = Date.now();
+      if (p.position >= p.end) {
+        p.done = true;
+        this.applyPauses();
+        this.checkDone();
+      }
+      return;
+    }
+    const a = this.ahead.get(key);
+    if (!p && a && first <= a.position && a.position <= last) a.position = last + 1;
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.clearAhead();
     this.fail(new SourceError('SOURCE_CLOSED', 'the Kafka reader was closed during a read'));
     const consumer = this.consumer;
     this.consumer = undefined;

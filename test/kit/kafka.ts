@@ -1,8 +1,11 @@
 // Kafka test fixture: a single-node KRaft broker in a container (image built by test/env/kafka-image.sh),
 // reachable from the host at 127.0.0.1:<mapped port>.
 
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { GenericContainer, type StartedTestContainer, Wait } from 'testcontainers';
+import { PROJECT_ROOT } from './paths.js';
 
 const KAFKA_PORT = 9092;
 
@@ -31,7 +34,11 @@ export interface StartedKafka {
 /** Starts a broker and waits until it serves metadata. Stop it with `stop()` (Ryuk may be disabled). */
 export async function startKafka(options: KafkaOptions = {}): Promise<StartedKafka> {
   const timeout = options.startupTimeoutMs ?? 120_000;
+  // The entrypoint of this checkout (not the one baked into the image when it was built).
+  const entrypoint = readFileSync(join(PROJECT_ROOT, 'test/env/kafka/start-kafka.sh'), 'utf8');
   const container = await new GenericContainer(KAFKA_IMAGE)
+    .withCopyContentToContainer([{ content: entrypoint, target: '/tmp/start-kafka.sh' }])
+    .withCommand(['/bin/sh', '/tmp/start-kafka.sh'])
     .withExposedPorts(KAFKA_PORT)
     .withEnvironment({
       KAFKA_NUM_PARTITIONS: String(options.numPartitions ?? 1),

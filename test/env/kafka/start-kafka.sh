@@ -2,7 +2,10 @@
 # Container entrypoint: single-node KRaft broker (broker + controller in one process).
 # The advertised listener must be the host-reachable address, known only after the container
 # started and its port was mapped, so the broker waits for the fixture to write it to
-# /tmp/advertised-listener (test/kit/kafka.ts). KAFKA_ADVERTISED_LISTENERS skips the wait.
+# /tmp/advertised-listener (test/kit/kafka.ts). KAFKA_ADVERTISED_LISTENERS skips the wait. The broker
+# talks to itself (transaction markers, group coordination) on an INTERNAL listener inside the
+# container, since the host-mapped address is not reachable from in here. The fixture copies this
+# file into the container at start, so changes apply without rebuilding the image.
 set -eu
 KAFKA_HOME=${KAFKA_HOME:-/opt/kafka}
 DATA=${KAFKA_DATA_DIR:-/var/lib/kafka}
@@ -16,11 +19,11 @@ cat > /tmp/server.properties <<PROPS
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@localhost:9093
-listeners=PLAINTEXT://0.0.0.0:9092,CONTROLLER://localhost:9093
-advertised.listeners=$KAFKA_ADVERTISED_LISTENERS
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+listeners=PLAINTEXT://0.0.0.0:9092,INTERNAL://localhost:9094,CONTROLLER://localhost:9093
+advertised.listeners=$KAFKA_ADVERTISED_LISTENERS,INTERNAL://localhost:9094
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,INTERNAL:PLAINTEXT,CONTROLLER:PLAINTEXT
 controller.listener.names=CONTROLLER
-inter.broker.listener.name=PLAINTEXT
+inter.broker.listener.name=INTERNAL
 log.dirs=$DATA
 num.partitions=${KAFKA_NUM_PARTITIONS:-1}
 auto.create.topics.enable=${KAFKA_AUTO_CREATE_TOPICS:-false}

@@ -257,6 +257,52 @@ describe.skipIf(!cap.available)('KafkaSource on a real broker', () => {
     );
   });
 
+  it('transactions: committed records once, aborted ones and markers skipped, ranges ending anywhere finish', async () => {
+    const topic = 'events-transactional';
+    await kafka.createTopic(topic, 1);
+    const p0 = `${topic}-0`;
+    const tx = kafka.client('kafka-source-tx').producer({
+      transactionalId: 'lakestream-test-tx',
+      idempotent: true,
+      maxInFlightRequests: 1,
+    });
+    await tx.connect();
+    try {
+      const batch = async (from: number, n: number, commit: boolean) => {
+        const t = await tx.transaction();
+        await t.send({ topic, messages: range(from, n).map((i) => ({ ...event(i), partition: 0 })) });
+        await (commit ? t.commit() : t.abort());
+      };
+      // Offsets: 0-9 data, 10 commit marker, 11-15 aborted, 16 abort marker, 17-26 data, 27 marker,
+      // then 28-29 aborted, 30 abort marker: the log ends with records that are not data.
+      await batch(0, 10, true);
+      await batch(100, 5, false);
+      await batch(200, 10, true);
+      await batch(300, 2, false);
+    } finally {
+      await tx.disconnect();
+    }
+    for (const maxOffsetsPerTrigger of [3, 7, 100]) {
+      const src = source({ topics: [topic], startingOffsets: 'earliest', maxOffsetsPerTrigger });
+      await src.open(context());
+      try {
+        let start = await src.initialOffsets();
+        const seen: number[] = [];
+        for (let n = 0; n < 50; n++) {
+          const end = await src.nextOffsets(start);
+          if (end[p0] === start[p0]) break;
+          const [group] = await src.read({ [p0]: { start: start[p0]!, end: end[p0]! } });
+          seen.push(...group!.rows.map((r) => JSON.parse(String(r.value)).id as number));
+          start = end;
+        }
+        expect(start[p0]).toBe('31');
+        expect(seen).toEqual([...range(0, 10), ...range(200, 10)]);
+      } finally {
+        await src.close();
+      }
+    }
+  });
+
   it('retention loss: SOURCE_DATA_LOST with failOnDataLoss, skip and count without', async () => {
     const topic = 'events-retention';
     await kafka.createTopic(topic, 1);
