@@ -13,12 +13,14 @@ export type BackendOp = { type: 'put'; key: Uint8Array; value: Uint8Array } | { 
  *   writes completing during an iteration may or may not be seen.
  * - `write(ops)` applies all ops atomically and in order (a later op on the same key wins): after a
  *   crash either every op is durable or none is. Faults throw a retryable StateBackendError STATE_IO.
- * - Returned arrays are owned by the caller.
+ *   `ops` may be generated lazily while it is iterated (it can be iterated more than once).
+ * - Returned arrays are owned by the caller. Arrays passed to `write` may be views into one larger
+ *   buffer and are not changed after the call: a backend keeping them should copy them.
  */
 export interface StateBackend {
   readonly location: string;
   getMany(keys: readonly Uint8Array[]): Promise<(Uint8Array | undefined)[]>;
   iterate(gte: Uint8Array, lt: Uint8Array): AsyncIterable<[Uint8Array, Uint8Array]>;
-  write(ops: readonly BackendOp[]): Promise<void>;
+  write(ops: Iterable<BackendOp>): Promise<void>;
   close(): Promise<void>;
 }

@@ -32,48 +32,95 @@ const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
  * - Mixed types in one position order by type (bigint and number are different types: use one).
  */
 export function encodeKey(parts: readonly KeyPart[]): Uint8Array {
-  const out: number[] = [];
-  for (const part of parts) encodePart(part, out);
-  return Uint8Array.from(out);
+  return encodeKeyAfter(NO_PREFIX, parts);
 }
 
-function encodePart(part: KeyPart, out: number[]): void {
-  if (part === null) out.push(NULL);
-  else if (part === false) out.push(FALSE);
-  else if (part === true) out.push(TRUE);
+/**
+ * `prefix` followed by encodeKey(parts), in one new array: e.g. a tag key (encodeKey(['k'])) and a
+ * row's key values without building a combined tuple or copying twice.
+ */
+export function encodeKeyAfter(prefix: Uint8Array, parts: readonly KeyPart[]): Uint8Array {
+  reserve(prefix.length);
+  scratch.set(prefix, 0);
+  let at = prefix.length;
+  for (let i = 0; i < parts.length; i++) at = writePart(parts[i]!, at);
+  return scratch.slice(0, at);
+}
+
+/** Writes encodeKey([n]) (9 bytes) into `out` at `offset`: the float64 part of a number. */
+export function writeNumberPart(n: number, out: Uint8Array, offset: number): void {
+  if (Number.isNaN(n)) throw new StateCodecError('STATE_KEY_INVALID', 'NaN cannot be a key part');
+  numberView.setFloat64(0, n === 0 ? 0 : n);
+  out[offset] = FLOAT64;
+  if ((numberBytes[0]! & 0x80) !== 0) for (let i = 0; i < 8; i++) out[offset + 1 + i] = ~numberBytes[i]! & 0xff;
+  else {
+    out[offset + 1] = numberBytes[0]! | 0x80;
+    for (let i = 1; i < 8; i++) out[offset + 1 + i] = numberBytes[i]!;
+  }
+}
+
+const NO_PREFIX = new Uint8Array(0);
+const numberBytes = new Uint8Array(8);
+const numberView = new DataView(numberBytes.buffer);
+/** Shared encode buffer (encoding is synchronous); grown on demand. */
+let scratch = new Uint8Array(1024);
+
+/** Makes room for `needed` bytes in the scratch buffer, keeping its first `keep` bytes. */
+function reserve(needed: number, keep = 0): void {
+  if (needed <= scratch.length) return;
+  const grown = new Uint8Array(Math.max(needed, scratch.length * 2));
+  grown.set(scratch.subarray(0, keep));
+  scratch = grown;
+}
+
+function writePart(part: KeyPart, at: number): number {
+  reserve(at + 10, at);
+  if (part === null) scratch[at++] = NULL;
+  else if (part === false) scratch[at++] = FALSE;
+  else if (part === true) scratch[at++] = TRUE;
   else if (typeof part === 'bigint') {
     if (part < INT64_MIN || part > INT64_MAX) {
       throw new StateCodecError('STATE_KEY_INVALID', `bigint key part ${part} is outside the int64 range`);
     }
-    out.push(INT64);
-    const view = new DataView(new ArrayBuffer(8));
-    view.setBigUint64(0, BigInt.asUintN(64, part) ^ (1n << 63n));
-    out.push(...new Uint8Array(view.buffer));
+    scratch[at++] = INT64;
+    numberView.setBigUint64(0, BigInt.asUintN(64, part) ^ (1n << 63n));
+    scratch.set(numberBytes, at);
+    at += 8;
   } else if (typeof part === 'number') {
-    if (Number.isNaN(part)) throw new StateCodecError('STATE_KEY_INVALID', 'NaN cannot be a key part');
-    out.push(FLOAT64);
-    const bytes = new Uint8Array(8);
-    new DataView(bytes.buffer).setFloat64(0, part === 0 ? 0 : part);
-    if ((bytes[0]! & 0x80) !== 0) for (let i = 0; i < 8; i++) bytes[i] = ~bytes[i]! & 0xff;
-    else bytes[0] = bytes[0]! | 0x80;
-    out.push(...bytes);
+    writeNumberPart(part, scratch, at);
+    at += 9;
   } else if (typeof part === 'string') {
-    out.push(STRING);
-    pushEscaped(utf8.encode(part), out);
+    // ASCII without NUL is copied as is; anything else goes through the UTF-8 encoder (lone surrogates
+    // become U+FFFD) and has its 0x00 bytes escaped.
+    reserve(at + part.length + 2, at);
+    scratch[at++] = STRING;
+    let i = 0;
+    for (; i < part.length; i++) {
+      const code = part.charCodeAt(i);
+      if (code === 0 || code >= 0x80) break;
+      scratch[at++] = code;
+    }
+    if (i < part.length) at = writeEscaped(utf8.encode(i === 0 ? part : part.slice(i)), at);
+    else scratch[at++] = 0x00;
   } else if (part instanceof Uint8Array) {
-    out.push(BYTES);
-    pushEscaped(part, out);
+    scratch[at++] = BYTES;
+    at = writeEscaped(part, at);
   } else {
     throw new StateCodecError('STATE_KEY_INVALID', `unsupported key part of type ${typeof part}`);
   }
+  return at;
 }
 
-function pushEscaped(bytes: Uint8Array, out: number[]): void {
-  for (const byte of bytes) {
-    out.push(byte);
-    if (byte === 0x00) out.push(0xff);
+/** Writes bytes with 0x00 escaped as 0x00 0xFF, then the 0x00 terminator. */
+function writeEscaped(bytes: Uint8Array, at: number): number {
+  reserve(at + bytes.length * 2 + 1, at);
+  for (let i = 0; i < bytes.length; i++) {
+    const byte = bytes[i]!;
+    scratch[at++] = byte;
+    if (byte === 0x00) scratch[at++] = 0xff;
   }
-  out.push(0x00);
+  scratch[at++] = 0x00;
+  return at;
 }
 
 /** Inverse of encodeKey. Throws STATE_KEY_INVALID on malformed input. */

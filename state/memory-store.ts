@@ -27,7 +27,7 @@ class MemoryBackend implements StateBackend {
     }
   }
 
-  async write(ops: readonly BackendOp[]): Promise<void> {
+  async write(ops: Iterable<BackendOp>): Promise<void> {
     for (const op of ops) {
       const id = byteString(op.key);
       if (op.type === 'put') {

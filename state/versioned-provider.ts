@@ -5,6 +5,7 @@ import { StateStoreUsageError } from '../stream/errors.js';
 import type { StateFingerprint, StateStore, StateStoreProvider } from '../stream/state-store.js';
 import type { StateBackend } from './backend.js';
 import { StateArgumentError } from './errors.js';
+import type { MirrorCell } from './mirror.js';
 import { latestCommittedVersion, openVersionedStore } from './versioned-store.js';
 
 /** Options shared by every versioned provider. */
@@ -13,9 +14,21 @@ export interface VersionedProviderOptions {
   minVersionsToRetain?: number;
   /** Clock for commit timing and version records, ms since the epoch. Default Date.now. */
   now?: () => number;
+  /**
+   * Bound of the in-memory copy of each operator's newest committed version, in state rows (keys).
+   * Reads of the newest version and commits are served from that copy without backend reads; above
+   * the bound the copy is dropped and reads go to the backend (rebuilt once the state shrinks below
+   * half the bound). Costs roughly 150 bytes plus key and value length per row. 0 disables it.
+   * Default 2,000,000.
+   */
+  maxCachedRows?: number;
 }
 
-export const VERSIONED_PROVIDER_DEFAULTS = Object.freeze({ minVersionsToRetain: 100, now: Date.now });
+export const VERSIONED_PROVIDER_DEFAULTS = Object.freeze({
+  minVersionsToRetain: 100,
+  now: Date.now,
+  maxCachedRows: 2_000_000,
+});
 
 const OPERATOR_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
@@ -29,7 +42,10 @@ export function validateOperatorId(operatorId: string): void {
 export abstract class VersionedStateStoreProvider implements StateStoreProvider {
   protected readonly minVersionsToRetain: number;
   protected readonly now: () => number;
+  protected readonly maxCachedRows: number;
   private readonly backends = new Map<string, Promise<StateBackend>>();
+  /** Per operator: the in-memory copy of its newest committed version (see state/mirror.ts). */
+  private readonly mirrors = new Map<string, MirrorCell>();
   private readonly active = new Map<string, StateStore>();
   private closed = false;
 
@@ -42,6 +58,11 @@ export abstract class VersionedStateStoreProvider implements StateStoreProvider 
     }
     this.minVersionsToRetain = minVersionsToRetain;
     this.now = options.now ?? VERSIONED_PROVIDER_DEFAULTS.now;
+    const maxCachedRows = options.maxCachedRows ?? VERSIONED_PROVIDER_DEFAULTS.maxCachedRows;
+    if (!Number.isSafeInteger(maxCachedRows) || maxCachedRows < 0) {
+      throw new StateArgumentError(`maxCachedRows must be an integer >= 0, got ${maxCachedRows}`, { maxCachedRows });
+    }
+    this.maxCachedRows = maxCachedRows;
   }
 
   /** Opens (or creates) the backend holding one operator's state. Called once per operator. */
@@ -65,6 +86,7 @@ export abstract class VersionedStateStoreProvider implements StateStoreProvider 
         onFinish: () => {
           if (this.active.get(operatorId) === store) this.active.delete(operatorId);
         },
+        mirror: this.mirrorCell(operatorId),
       });
       this.active.set(operatorId, store);
       return store;
@@ -83,9 +105,20 @@ export abstract class VersionedStateStoreProvider implements StateStoreProvider 
     this.closed = true;
     for (const store of [...this.active.values()]) if (typeof store.abort === 'function') store.abort();
     this.active.clear();
+    this.mirrors.clear();
     const backends = await Promise.allSettled(this.backends.values());
     this.backends.clear();
     await Promise.all(backends.map((b) => (b.status === 'fulfilled' ? b.value.close() : undefined)));
+  }
+
+  private mirrorCell(operatorId: string): MirrorCell | undefined {
+    if (this.maxCachedRows === 0) return undefined;
+    let cell = this.mirrors.get(operatorId);
+    if (cell === undefined) {
+      cell = { mirror: undefined, tooLarge: false, maxRows: this.maxCachedRows };
+      this.mirrors.set(operatorId, cell);
+    }
+    return cell;
   }
 
   private backend(operatorId: string): Promise<StateBackend> {

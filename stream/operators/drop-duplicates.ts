@@ -2,7 +2,8 @@
 // eviction rules (SPARK-42931 for the within-watermark variant), driven by an event-time index so
 // eviction is a range scan instead of a full scan of the store.
 
-import { encodeKey, type KeyPart, prefixEnd } from '../../state/codec.js';
+import { encodeKey, encodeKeyAfter, type KeyPart, prefixEnd, writeNumberPart } from '../../state/codec.js';
+import { byteString } from '../../state/layout.js';
 import { StreamArgumentError, UnsupportedOperationError } from '../errors.js';
 import { type OperatorSpec, operatorBase, type PlanContext, type StreamOperator } from '../operator.js';
 import type { StateStore } from '../state-store.js';
@@ -22,10 +23,17 @@ function keyPart(value: unknown): KeyPart {
   return JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
 }
 
+// ES2024 String methods (Node >= 20), not in the ES2023 lib.
+type WellFormed = { isWellFormed(): boolean; toWellFormed(): string };
+const isWellFormed = (text: string): boolean => (text as unknown as WellFormed).isWellFormed();
+const toWellFormed = (text: string): string => (text as unknown as WellFormed).toWellFormed();
+
+const expiryScratch = new Uint8Array(8);
+const expiryView = new DataView(expiryScratch.buffer);
+
 function encodeExpiry(ms: number): Uint8Array {
-  const bytes = new Uint8Array(8);
-  new DataView(bytes.buffer).setFloat64(0, ms);
-  return bytes;
+  expiryView.setFloat64(0, ms);
+  return expiryScratch.slice();
 }
 
 function checkKeys(kind: string, keys: readonly string[], context: PlanContext): void {
@@ -70,6 +78,18 @@ const TAG_E = encodeKey(['e']);
 const TAG_K = encodeKey(['k']);
 const EXPIRY_PART_LENGTH = 9; // FLOAT64 tag + 8 bytes
 
+/** The index key of a main key: TAG_E + the expiry part + the key values after TAG_K. */
+function indexKeyOf(mainKey: Uint8Array, expiry: number): Uint8Array {
+  const values = mainKey.length - TAG_K.length;
+  const out = new Uint8Array(TAG_E.length + EXPIRY_PART_LENGTH + values);
+  out.set(TAG_E, 0);
+  writeNumberPart(expiry, out, TAG_E.length);
+  for (let from = TAG_K.length, to = TAG_E.length + EXPIRY_PART_LENGTH; from < mainKey.length; from++, to++) {
+    out[to] = mainKey[from]!;
+  }
+  return out;
+}
+
 function mainKeyOfIndex(indexKey: Uint8Array): Uint8Array {
   const values = indexKey.subarray(TAG_E.length + EXPIRY_PART_LENGTH);
   const out = new Uint8Array(TAG_K.length + values.length);
@@ -112,30 +132,41 @@ function dedupOperator(
     },
     async process(groups, ctx) {
       const store = ctx.state!;
-      const encoded: Uint8Array[] = [];
-      const hex: string[] = [];
+      let count = 0;
+      for (const group of groups) count += group.rows.length;
+      // The main key of every row: TAG_K + the encoded key values, encoded once per row.
+      const encoded = new Array<Uint8Array>(count);
+      const parts = new Array<KeyPart>(keys.length);
+      let n = 0;
       for (const group of groups) {
         for (const row of group.rows) {
-          const key = encodeKey(['k', ...keys.map((k) => keyPart(row[k]))]);
-          encoded.push(key);
-          hex.push(Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1'));
+          for (let k = 0; k < keys.length; k++) parts[k] = keyPart(row[keys[k]!]);
+          encoded[n++] = encodeKeyAfter(TAG_K, parts);
         }
       }
-      const existing = encoded.length ? await store.getMany(encoded) : [];
-      const seen = new Set<string>();
+      const existing = count > 0 ? await store.getMany(encoded) : [];
+      // Keys seen earlier in this batch: a single primitive key part stands for itself (exactly as
+      // distinct as its encoding: strings as their UTF-8, where lone surrogates become U+FFFD), other
+      // keys by their encoded bytes, in a set of their own.
+      const seenParts = new Set<unknown>();
+      const seenBytes = new Set<string>();
+      const single = keys.length === 1 ? keys[0]! : undefined;
       let i = 0;
       let dropped = 0;
       for (const group of groups) {
         const kept: Row[] = [];
         for (const row of group.rows) {
           const at = i++;
-          const id = hex[at]!;
-          if (existing[at] !== undefined || seen.has(id)) {
+          const key = encoded[at]!;
+          let part: unknown = single === undefined ? undefined : keyPart(row[single]);
+          const seen: Set<unknown> = part === undefined || part instanceof Uint8Array ? seenBytes : seenParts;
+          if (seen === seenBytes) part = byteString(key);
+          else if (typeof part === 'string' && !isWellFormed(part)) part = toWellFormed(part);
+          if (existing[at] !== undefined || seen.has(part)) {
             dropped++;
             continue;
           }
-          seen.add(id);
-          const key = encoded[at]!;
+          seen.add(part);
           if (expiryOf) {
             const expiry = expiryOf(row);
             if (expiry === undefined) {
@@ -147,12 +178,7 @@ function dedupOperator(
               continue;
             }
             store.put(key, encodeExpiry(expiry));
-            const values = key.subarray(TAG_K.length);
-            const indexKey = new Uint8Array(TAG_E.length + EXPIRY_PART_LENGTH + values.length);
-            indexKey.set(TAG_E, 0);
-            indexKey.set(encodeKey([expiry]), TAG_E.length);
-            indexKey.set(values, TAG_E.length + EXPIRY_PART_LENGTH);
-            store.put(indexKey, EMPTY);
+            store.put(indexKeyOf(key, expiry), EMPTY);
           } else store.put(key, EMPTY);
           kept.push(row);
         }

@@ -9,6 +9,8 @@ import { EMPTY_STATE_VERSION, type StateStore, type StateStoreProvider } from '.
 export interface StateProviderOptions {
   minVersionsToRetain?: number;
   now?: () => number;
+  /** Versioned providers: bound of the in-memory copy of the newest version (0 = always read the backend). */
+  maxCachedRows?: number;
 }
 
 export interface StateStoreFixture {

@@ -13,11 +13,11 @@ import { LocalObjectStore } from '../../storage/local.js';
 import { PROJECT_ROOT } from '../kit/paths.js';
 import { expectedMedallion } from './medallion-expected.js';
 
-const RECORDS = 12_000; // per partition: 48 000 raw records
+const RECORDS = 24_000; // per partition: 96 000 raw records
 const BATCH = 400; // 30 bronze batches, 30 silver batches
 const GOLD_FILES = 4; // several gold batches too
 const KILLS = 20;
-const MAX_ATTEMPTS = 40;
+const MAX_ATTEMPTS = 60;
 /** Bronze commits: version 0 creates the table, then one per batch. */
 const BATCHES_BRONZE = RECORDS / BATCH;
 
@@ -111,10 +111,10 @@ describe('medallion demo under kill -9', () => {
     /** Table versions (bronze/silver/gold) after each kill: shows where the kills landed. */
     const stages: string[] = [];
     for (let attempt = 0; kills.length < KILLS && attempt < MAX_ATTEMPTS; attempt++) {
-      // Into the pipeline's work: the first kill early (bronze), then anywhere in 0–4 s (bronze, silver
-      // or gold; an uninterrupted run takes ~10 s, a restart 1–3 s to reopen tables and state, more on
-      // a loaded machine).
-      const delay = Math.round(random() * (attempt === 0 ? 500 : 4000));
+      // Into the pipeline's work: the first kill early (bronze), then anywhere in 0–2 s (bronze, silver
+      // or gold; an uninterrupted run takes ~9 s on an idle machine, a restart about 1 s to reopen
+      // tables and state, more on a loaded machine), so that 20 kills fit before the work runs out.
+      const delay = Math.round(random() * (attempt === 0 ? 500 : 2000));
       const result = await runDemo(dir, delay);
       if (result.signal === 'SIGKILL') {
         kills.push(delay);

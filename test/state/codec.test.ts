@@ -3,7 +3,15 @@
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeKey, encodeKey, jsonValueCodec, type KeyPart, prefixEnd } from '../../state/codec.js';
+import {
+  decodeKey,
+  encodeKey,
+  encodeKeyAfter,
+  jsonValueCodec,
+  type KeyPart,
+  prefixEnd,
+  writeNumberPart,
+} from '../../state/codec.js';
 
 const byteCompare = (a: Uint8Array, b: Uint8Array) => Buffer.compare(Buffer.from(a), Buffer.from(b));
 const codePointCompare = (a: string, b: string) => {
@@ -75,6 +83,35 @@ describe('encodeKey', () => {
     expect([...prefixEnd(Uint8Array.of(1, 0xff))!]).toEqual([2]);
   });
 
+  it('encodes exactly like the straightforward reference encoder, also after a prefix (property)', () => {
+    const part = fc.oneof(
+      fc.constant(null),
+      fc.boolean(),
+      int64,
+      double,
+      fc.string({ unit: 'binary' }),
+      fc.string({ unit: 'binary', minLength: 600, maxLength: 1500 }),
+      fc.string({ unit: fc.constantFrom('a', '\0', 'é', '\u{1F600}', '\uD800') }),
+      fc.uint8Array({ maxLength: 2000 }),
+    );
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 8 }), fc.array(part, { maxLength: 4 }), (prefix, parts) => {
+        const expected = referenceEncode(parts);
+        expect([...encodeKey(parts)]).toEqual(expected);
+        expect([...encodeKeyAfter(prefix, parts)]).toEqual([...prefix, ...expected]);
+      }),
+      { numRuns: 500 },
+    );
+    for (const n of [0, -0, 1, -1, 0.5, -1e300, Number.MAX_VALUE, Number.NEGATIVE_INFINITY, 1_700_000_000_000]) {
+      const out = new Uint8Array(11);
+      writeNumberPart(n, out, 2);
+      expect([...out.subarray(2)]).toEqual([...encodeKey([n])]);
+    }
+    const a = encodeKey(['x']);
+    encodeKey(['y'.repeat(5000)]);
+    expect([...a]).toEqual(referenceEncode(['x'])); // results never alias the shared buffer
+  });
+
   it('refuses NaN, out-of-range bigints and malformed bytes with STATE_KEY_INVALID', () => {
     expect(() => encodeKey([Number.NaN])).toThrow(expect.objectContaining({ code: 'STATE_KEY_INVALID' }));
     expect(() => encodeKey([2n ** 63n])).toThrow(expect.objectContaining({ code: 'STATE_KEY_INVALID' }));
@@ -83,6 +120,41 @@ describe('encodeKey', () => {
     expect(() => decodeKey(Uint8Array.of(0x7f))).toThrow(expect.objectContaining({ code: 'STATE_KEY_INVALID' }));
   });
 });
+
+/** The tuple encoding written the plain way (number arrays), as documented on encodeKey. */
+function referenceEncode(parts: readonly KeyPart[]): number[] {
+  const out: number[] = [];
+  const escaped = (bytes: Uint8Array) => {
+    for (const byte of bytes) {
+      out.push(byte);
+      if (byte === 0) out.push(0xff);
+    }
+    out.push(0);
+  };
+  for (const part of parts) {
+    if (part === null) out.push(0x01);
+    else if (part === false) out.push(0x02);
+    else if (part === true) out.push(0x03);
+    else if (typeof part === 'bigint') {
+      const view = new DataView(new ArrayBuffer(8));
+      view.setBigUint64(0, BigInt.asUintN(64, part) ^ (1n << 63n));
+      out.push(0x10, ...new Uint8Array(view.buffer));
+    } else if (typeof part === 'number') {
+      const bytes = new Uint8Array(8);
+      new DataView(bytes.buffer).setFloat64(0, part === 0 ? 0 : part);
+      if ((bytes[0]! & 0x80) !== 0) for (let i = 0; i < 8; i++) bytes[i] = ~bytes[i]! & 0xff;
+      else bytes[0] = bytes[0]! | 0x80;
+      out.push(0x11, ...bytes);
+    } else if (typeof part === 'string') {
+      out.push(0x20);
+      escaped(new TextEncoder().encode(part));
+    } else {
+      out.push(0x21);
+      escaped(part);
+    }
+  }
+  return out;
+}
 
 describe('jsonValueCodec', () => {
   it('prefixes the schema version and round-trips bigints', () => {

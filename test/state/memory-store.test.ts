@@ -9,6 +9,23 @@ stateStoreContract('MemoryStateStoreProvider', async () => {
   return { provider: (options) => new MemoryStateStoreProvider({ ...options, space }), cleanup: async () => {} };
 });
 
+stateStoreContract('MemoryStateStoreProvider (backend reads, maxCachedRows 0)', async () => {
+  const space = new MemoryStateSpace('contract-uncached');
+  return {
+    provider: (options) => new MemoryStateStoreProvider({ maxCachedRows: 0, ...options, space }),
+    cleanup: async () => {},
+  };
+});
+
+// A bound of 3 rows: the mirror is dropped and rebuilt as the state grows and shrinks across it.
+stateStoreContract('MemoryStateStoreProvider (mirror bound of 3 rows)', async () => {
+  const space = new MemoryStateSpace('contract-bounded');
+  return {
+    provider: (options) => new MemoryStateStoreProvider({ maxCachedRows: 3, ...options, space }),
+    cleanup: async () => {},
+  };
+});
+
 describe('MemoryStateStoreProvider', () => {
   it('keeps state of separate spaces apart', async () => {
     const a = new MemoryStateStoreProvider();
