@@ -53,6 +53,8 @@ function bool(what = 'true or false') {
 }
 
 const DURATION = "a duration such as '10 seconds' or '5 minutes'";
+/** kafka.maxOffsetsPerTrigger when the config does not set it. */
+export const DEFAULT_MAX_OFFSETS_PER_TRIGGER = 200_000;
 
 function duration() {
   return z.union([z.string(), z.number()], expected(DURATION)).transform((value, ctx) => {
@@ -308,7 +310,7 @@ const kafka = z
       startingOffsets: startingOffsets.optional(),
       maxOffsetsPerTrigger: integer('an integer >= 1', 1)
         .optional()
-        .describe('Cap on the records of one micro-batch, split across partitions by lag'),
+        .describe('Cap on the records of one micro-batch, split across partitions by lag (default 200 000)'),
       minOffsetsPerTrigger: integer('an integer >= 1', 1)
         .optional()
         .describe(
@@ -619,7 +621,7 @@ export interface IngestConfig {
     topics?: string[];
     topicPattern?: string;
     startingOffsets: 'earliest' | 'latest' | Record<string, Record<string, number>>;
-    maxOffsetsPerTrigger?: number;
+    maxOffsetsPerTrigger: number;
     minOffsetsPerTrigger?: number;
     maxTriggerDelayMs?: number;
     maxBytes?: number;
@@ -895,7 +897,9 @@ export function resolveConfig(
       ...(c.kafka.topics !== undefined ? { topics: c.kafka.topics } : {}),
       ...(c.kafka.topicPattern !== undefined ? { topicPattern: c.kafka.topicPattern } : {}),
       startingOffsets: c.kafka.startingOffsets ?? 'latest',
-      ...(c.kafka.maxOffsetsPerTrigger !== undefined ? { maxOffsetsPerTrigger: c.kafka.maxOffsetsPerTrigger } : {}),
+      // A daemon bounds its batches (and so its memory) by default; Spark's unbounded first batch of a
+      // large backlog would hold it all in memory at once.
+      maxOffsetsPerTrigger: c.kafka.maxOffsetsPerTrigger ?? DEFAULT_MAX_OFFSETS_PER_TRIGGER,
       ...(c.kafka.minOffsetsPerTrigger !== undefined ? { minOffsetsPerTrigger: c.kafka.minOffsetsPerTrigger } : {}),
       ...(c.kafka.maxTriggerDelay !== undefined ? { maxTriggerDelayMs: c.kafka.maxTriggerDelay.ms } : {}),
       ...(c.kafka.maxBytes !== undefined ? { maxBytes: c.kafka.maxBytes } : {}),

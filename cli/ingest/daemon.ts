@@ -45,7 +45,7 @@ export function configSummary(config: IngestConfig): Record<string, unknown> {
       brokers: k.brokers,
       ...(k.topics ? { topics: k.topics } : { topicPattern: k.topicPattern }),
       startingOffsets: k.startingOffsets,
-      maxOffsetsPerTrigger: k.maxOffsetsPerTrigger ?? null,
+      maxOffsetsPerTrigger: k.maxOffsetsPerTrigger,
       minOffsetsPerTrigger: k.minOffsetsPerTrigger ?? null,
       scaleOut: k.scaleOut ?? null,
       ssl: k.ssl !== undefined && k.ssl !== false,

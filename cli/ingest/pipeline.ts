@@ -52,7 +52,7 @@ export function kafkaSourceOptions(config: IngestConfig): KafkaSourceOptions {
     ...(k.topicPattern !== undefined ? { topicPattern: new RegExp(k.topicPattern) } : {}),
     startingOffsets: k.startingOffsets,
     failOnDataLoss: k.failOnDataLoss,
-    ...(k.maxOffsetsPerTrigger !== undefined ? { maxOffsetsPerTrigger: k.maxOffsetsPerTrigger } : {}),
+    maxOffsetsPerTrigger: k.maxOffsetsPerTrigger,
     ...(k.minOffsetsPerTrigger !== undefined ? { minOffsetsPerTrigger: k.minOffsetsPerTrigger } : {}),
     ...(k.maxTriggerDelayMs !== undefined ? { maxTriggerDelayMs: k.maxTriggerDelayMs } : {}),
     ...(k.maxBytes !== undefined ? { maxBytes: k.maxBytes } : {}),
