@@ -383,6 +383,10 @@ export class KafkaRangeReader {
     if (todo.length === 0) return result;
     const consumer = await this.ensureConsumer(todo, partitions);
 
+    // Read-ahead of partitions this read does not want is dropped: they have no new records, or the
+    // query no longer reads them (a consumer-group member lost them in a rebalance).
+    const wanted = new Set(todo.map((r) => partitionKey(r.topic, r.partition)));
+    for (const key of [...this.ahead.keys()]) if (!wanted.has(key)) this.dropAhead(key);
     const now = Date.now();
     const toSeek: Pending[] = [];
     for (const r of todo) {
