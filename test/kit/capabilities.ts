@@ -6,7 +6,7 @@ import { VENV_PYTHON } from './paths.js';
 
 function pingDocker(socketPath: string): Promise<string | undefined> {
   return new Promise((resolve) => {
-    const req = request({ socketPath, path: '/_ping', timeout: 3000 }, (res) => {
+    const req = request({ socketPath, path: '/_ping', timeout: 20_000 }, (res) => {
       res.resume();
       resolve(res.statusCode === 200 ? undefined : `${socketPath} answered ${res.statusCode}`);
     });

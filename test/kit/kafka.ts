@@ -36,11 +36,17 @@ export async function startKafka(options: KafkaOptions = {}): Promise<StartedKaf
   const timeout = options.startupTimeoutMs ?? 120_000;
   // The entrypoint of this checkout (not the one baked into the image when it was built).
   const entrypoint = readFileSync(join(PROJECT_ROOT, 'test/env/kafka/start-kafka.sh'), 'utf8');
+  // Handed over in the environment rather than copied in: podman's archive upload is not reliable
+  // under load ("write child: broken pipe").
   const container = await new GenericContainer(KAFKA_IMAGE)
-    .withCopyContentToContainer([{ content: entrypoint, target: '/tmp/start-kafka.sh' }])
-    .withCommand(['/bin/sh', '/tmp/start-kafka.sh'])
+    .withCommand([
+      '/bin/sh',
+      '-c',
+      'printf "%s" "$LAKESTREAM_KAFKA_ENTRYPOINT" > /tmp/start-kafka.sh && exec /bin/sh /tmp/start-kafka.sh',
+    ])
     .withExposedPorts(KAFKA_PORT)
     .withEnvironment({
+      LAKESTREAM_KAFKA_ENTRYPOINT: entrypoint,
       KAFKA_NUM_PARTITIONS: String(options.numPartitions ?? 1),
       KAFKA_AUTO_CREATE_TOPICS: String(options.autoCreateTopics ?? false),
       ...options.env,
