@@ -1,17 +1,17 @@
 // dropDuplicates(keys) and dropDuplicatesWithinWatermark(keys) on the state store, with Spark's
-// eviction rules (SPARK-42931 for the within-watermark variant), driven by an event-time index so
-// eviction is a range scan instead of a full scan of the store.
+// eviction rules (SPARK-42931 for the within-watermark variant), driven by an index of the keys
+// bucketed by expiry, so eviction is a range scan of few buckets instead of a full scan of the store.
 
-import { encodeKey, encodeKeyAfter, type KeyPart, prefixEnd, writeNumberPart } from '../../state/codec.js';
+import { decodeKey, encodeKey, encodeKeyAfter, type KeyPart, prefixEnd } from '../../state/codec.js';
 import { byteString } from '../../state/layout.js';
-import { StreamArgumentError, UnsupportedOperationError } from '../errors.js';
+import { StateCorruptError, StreamArgumentError, UnsupportedOperationError } from '../errors.js';
 import { type OperatorSpec, operatorBase, type PlanContext, type StreamOperator } from '../operator.js';
-import type { StateStore } from '../state-store.js';
+import type { StateEntry, StateStore } from '../state-store.js';
 import { eventTimeMs } from '../time.js';
 import type { Row } from '../types.js';
 
-// Key layout: ['k', ...values] → expiry (8-byte float64, or empty when never evicted);
-//             ['e', expiry, ...values] → '' (the eviction index).
+// Key layout: ['k', ...values] → '' (one per remembered key), plus the eviction index of ['e', …]
+// buckets described below.
 const EMPTY = new Uint8Array(0);
 
 function keyPart(value: unknown): KeyPart {
@@ -27,14 +27,6 @@ function keyPart(value: unknown): KeyPart {
 type WellFormed = { isWellFormed(): boolean; toWellFormed(): string };
 const isWellFormed = (text: string): boolean => (text as unknown as WellFormed).isWellFormed();
 const toWellFormed = (text: string): string => (text as unknown as WellFormed).toWellFormed();
-
-const expiryScratch = new Uint8Array(8);
-const expiryView = new DataView(expiryScratch.buffer);
-
-function encodeExpiry(ms: number): Uint8Array {
-  expiryView.setFloat64(0, ms);
-  return expiryScratch.slice();
-}
 
 function checkKeys(kind: string, keys: readonly string[], context: PlanContext): void {
   if (keys.length === 0) throw new StreamArgumentError(`${kind} needs at least one key column`, { option: kind });
@@ -57,45 +49,245 @@ function checkKeys(kind: string, keys: readonly string[], context: PlanContext):
   }
 }
 
-async function evict(store: StateStore, watermarkMs: number): Promise<number> {
-  let removed = 0;
-  // Every index entry with expiry <= watermark: keys up to the end of the ['e', watermark] prefix.
-  const upTo = prefixEnd(encodeKey(['e', watermarkMs]));
-  const victims: Uint8Array[] = [];
-  for await (const entry of store.range(encodeKey(['e']), upTo)) victims.push(entry.key);
-  for (const key of victims) {
-    store.delete(key);
-    // The main key is the index key with its expiry part replaced by the 'k' tag: rebuild it.
-    store.delete(mainKeyOfIndex(key));
-    removed++;
+// ---- The eviction index, bucketed by expiry ---------------------------------------------------------
+//
+// Key layout: ['k', ...values] → '' (the main key, one per remembered key);
+//             ['e', bucketStart] → the packed (expiry, main key) entries of the keys whose expiry lies
+//             in [bucketStart, bucketStart + width) when written (the eviction index).
+// Bucket value: byte 0 = BUCKET_FORMAT, then per entry: float64 expiry (8 bytes big-endian), varint
+// length, the main key's bytes after TAG_K. Entries are unordered.
+//
+// Width: the watermark delay / 60, in whole seconds, between 1 s and 1 min (10 s for a 10-minute
+// delay): about 60 buckets per delay span, so a bucket is written about once per batch that adds to it
+// and read back once, when the watermark passes it. The width only groups entries: every bucket key is
+// <= the expiry of every entry in it (bucketStart <= expiry), and eviction reads each entry's own
+// expiry, so eviction is exact per key for any width (also for buckets written with another width,
+// e.g. before the watermark delay was changed). Hence the width is not part of the state fingerprint.
+//
+// Eviction at watermark W: every bucket with start <= W (a range scan of the index) is read; its
+// entries with expiry <= W are evicted (the main key deleted) and the bucket is deleted, or rewritten
+// with its remaining entries when it straddles W. Buckets with start > W hold no evictable entry.
+
+const TAG_E = encodeKey(['e']);
+const TAG_K = encodeKey(['k']);
+const BUCKET_FORMAT = 1;
+const MIN_BUCKET_MS = 1_000;
+const MAX_BUCKET_MS = 60_000;
+
+/** The bucket width of an operator whose watermark delay is `delayMs`; see above. */
+export function bucketWidthMs(delayMs: number): number {
+  const width = Math.floor(delayMs / 60 / 1_000) * 1_000;
+  return Math.min(MAX_BUCKET_MS, Math.max(MIN_BUCKET_MS, Number.isFinite(width) ? width : MIN_BUCKET_MS));
+}
+
+/** The start of the bucket of `expiry`: a multiple of `width`, never above `expiry`. */
+function bucketStartOf(expiry: number, width: number): number {
+  const start = expiry - (((expiry % width) + width) % width);
+  return Number.isFinite(start) && start <= expiry ? start : expiry;
+}
+
+/** Entries added to one bucket by the current batch. */
+interface BucketAdds {
+  /** Main keys (with TAG_K). */
+  keys: Uint8Array[];
+  expiries: number[];
+  /** Packed size of the entries. */
+  bytes: number;
+}
+
+function varintLength(n: number): number {
+  let length = 1;
+  while (n >= 0x80) {
+    n >>>= 7;
+    length++;
   }
+  return length;
+}
+
+function entrySize(mainKey: Uint8Array): number {
+  const length = mainKey.length - TAG_K.length;
+  return 8 + varintLength(length) + length;
+}
+
+/** Appends the entries of `adds` to `out` from `at`; returns the end offset. */
+function writeEntries(out: Uint8Array, at: number, adds: BucketAdds, view: DataView): number {
+  const { keys, expiries } = adds;
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]!;
+    view.setFloat64(at, expiries[i]!);
+    at += 8;
+    let length = key.length - TAG_K.length;
+    while (length >= 0x80) {
+      out[at++] = (length & 0x7f) | 0x80;
+      length >>>= 7;
+    }
+    out[at++] = length;
+    // A byte loop: cheaper than set(subarray()) for key-sized arrays.
+    for (let from = TAG_K.length; from < key.length; from++) out[at++] = key[from]!;
+  }
+  return at;
+}
+
+function corruptBucket(key: Uint8Array, why: string): never {
+  throw new StateCorruptError(`an eviction index bucket of dropDuplicates state is malformed: ${why}`, {
+    key: Buffer.from(key).toString('hex'),
+  });
+}
+
+/**
+ * Calls `visit(expiry, start, end)` for each entry of a stored bucket (the key bytes are
+ * value[start, end)).
+ */
+function forEachEntry(
+  key: Uint8Array,
+  value: Uint8Array,
+  visit: (expiry: number, entryStart: number, start: number, end: number) => void,
+): void {
+  if (value.length === 0 || value[0] !== BUCKET_FORMAT) corruptBucket(key, `unknown format ${value[0]}`);
+  const view = new DataView(value.buffer, value.byteOffset, value.length);
+  let at = 1;
+  while (at < value.length) {
+    const entryStart = at;
+    if (at + 9 > value.length) corruptBucket(key, `truncated at byte ${at}`);
+    const expiry = view.getFloat64(at);
+    at += 8;
+    let length = 0;
+    let shift = 0;
+    for (;;) {
+      if (at >= value.length || shift > 28) corruptBucket(key, `bad length at byte ${at}`);
+      const byte = value[at++]!;
+      length |= (byte & 0x7f) << shift;
+      if (byte < 0x80) break;
+      shift += 7;
+    }
+    if (at + length > value.length) corruptBucket(key, `truncated at byte ${at}`);
+    visit(expiry, entryStart, at, at + length);
+    at += length;
+  }
+}
+
+function mainKeyOf(value: Uint8Array, start: number, end: number): Uint8Array {
+  const out = new Uint8Array(TAG_K.length + end - start);
+  out.set(TAG_K, 0);
+  for (let from = start, to = TAG_K.length; from < end; from++, to++) out[to] = value[from]!;
+  return out;
+}
+
+/**
+ * Evicts the entries with expiry <= watermarkMs of one bucket (its stored value, if any, plus the
+ * entries the batch adds to it), deleting their main keys; writes the remaining entries or deletes
+ * the bucket. Returns the number of evicted keys.
+ */
+function evictBucket(
+  store: StateStore,
+  bucketKey: Uint8Array,
+  stored: Uint8Array | undefined,
+  adds: BucketAdds | undefined,
+  watermarkMs: number,
+): number {
+  let removed = 0;
+  let storedRemoved = 0;
+  // Kept stored entries as [start, end) ranges of `stored`.
+  const kept: number[] = [];
+  let keptBytes = 0;
+  if (stored !== undefined) {
+    forEachEntry(bucketKey, stored, (expiry, entryStart, start, end) => {
+      if (expiry <= watermarkMs) {
+        store.delete(mainKeyOf(stored, start, end));
+        storedRemoved++;
+      } else {
+        // Adjacent kept entries are one range, copied at once.
+        if (kept.length > 0 && kept[kept.length - 1] === entryStart) kept[kept.length - 1] = end;
+        else kept.push(entryStart, end);
+        keptBytes += end - entryStart;
+      }
+    });
+  }
+  let remaining: BucketAdds | undefined;
+  if (adds !== undefined) {
+    remaining = { keys: [], expiries: [], bytes: 0 };
+    for (let i = 0; i < adds.keys.length; i++) {
+      const key = adds.keys[i]!;
+      const expiry = adds.expiries[i]!;
+      if (expiry <= watermarkMs) {
+        store.delete(key);
+        removed++;
+      } else {
+        remaining.keys.push(key);
+        remaining.expiries.push(expiry);
+        remaining.bytes += entrySize(key);
+      }
+    }
+  }
+  const addedBytes = remaining?.bytes ?? 0;
+  removed += storedRemoved;
+  if (keptBytes + addedBytes === 0) {
+    if (stored !== undefined) store.delete(bucketKey);
+    return removed;
+  }
+  // Unchanged: nothing evicted from the stored entries and nothing added.
+  if (stored !== undefined && storedRemoved === 0 && addedBytes === 0) return removed;
+  const out = new Uint8Array(1 + keptBytes + addedBytes);
+  out[0] = BUCKET_FORMAT;
+  let at = 1;
+  for (let i = 0; i < kept.length; i += 2) {
+    out.set(stored!.subarray(kept[i]!, kept[i + 1]!), at);
+    at += kept[i + 1]! - kept[i]!;
+  }
+  if (remaining !== undefined) writeEntries(out, at, remaining, new DataView(out.buffer));
+  store.put(bucketKey, out);
   return removed;
 }
 
-// Index key bytes: encodeKey(['e']) minus its terminator … we build keys as [tag, expiry, ...values],
-// so the main key is encodeKey(['k']) + the bytes after the expiry part.
-const TAG_E = encodeKey(['e']);
-const TAG_K = encodeKey(['k']);
-const EXPIRY_PART_LENGTH = 9; // FLOAT64 tag + 8 bytes
-
-/** The index key of a main key: TAG_E + the expiry part + the key values after TAG_K. */
-function indexKeyOf(mainKey: Uint8Array, expiry: number): Uint8Array {
-  const values = mainKey.length - TAG_K.length;
-  const out = new Uint8Array(TAG_E.length + EXPIRY_PART_LENGTH + values);
-  out.set(TAG_E, 0);
-  writeNumberPart(expiry, out, TAG_E.length);
-  for (let from = TAG_K.length, to = TAG_E.length + EXPIRY_PART_LENGTH; from < mainKey.length; from++, to++) {
-    out[to] = mainKey[from]!;
+/**
+ * Writes the batch's index entries (`added`, by bucket start) and, when `watermarkMs` is given, evicts
+ * every key with expiry <= watermarkMs (stored ones and those the batch added). Returns the number of
+ * evicted keys.
+ */
+async function updateIndex(
+  store: StateStore,
+  added: Map<number, BucketAdds>,
+  watermarkMs: number | undefined,
+): Promise<number> {
+  let removed = 0;
+  if (watermarkMs !== undefined) {
+    // Every bucket that may hold an entry with expiry <= watermark: start <= watermark.
+    const upTo = prefixEnd(encodeKey(['e', watermarkMs]));
+    const buckets: StateEntry[] = [];
+    for await (const entry of store.range(TAG_E, upTo)) buckets.push(entry);
+    for (const { key, value } of buckets) {
+      const parts = decodeKey(key);
+      const start = parts[1];
+      if (parts.length !== 2 || parts[0] !== 'e' || typeof start !== 'number') corruptBucket(key, 'bad key');
+      const adds = added.get(start);
+      if (adds !== undefined) added.delete(start);
+      removed += evictBucket(store, key, value, adds, watermarkMs);
+    }
+    for (const [start, adds] of added) {
+      if (start > watermarkMs) continue;
+      added.delete(start);
+      removed += evictBucket(store, encodeKey(['e', start]), undefined, adds, watermarkMs);
+    }
   }
-  return out;
-}
-
-function mainKeyOfIndex(indexKey: Uint8Array): Uint8Array {
-  const values = indexKey.subarray(TAG_E.length + EXPIRY_PART_LENGTH);
-  const out = new Uint8Array(TAG_K.length + values.length);
-  out.set(TAG_K, 0);
-  out.set(values, TAG_K.length);
-  return out;
+  if (added.size === 0) return removed;
+  // Buckets above the watermark: append the batch's entries (one read and one write per bucket).
+  const starts = [...added.keys()];
+  const keys = starts.map((start) => encodeKey(['e', start]));
+  const stored = await store.getMany(keys);
+  for (let b = 0; b < starts.length; b++) {
+    const adds = added.get(starts[b]!)!;
+    const before = stored[b];
+    const prefix = before === undefined ? 1 : before.length;
+    const out = new Uint8Array(prefix + adds.bytes);
+    if (before === undefined) out[0] = BUCKET_FORMAT;
+    else {
+      if (before.length === 0 || before[0] !== BUCKET_FORMAT) corruptBucket(keys[b]!, `unknown format ${before[0]}`);
+      out.set(before, 0);
+    }
+    writeEntries(out, prefix, adds, new DataView(out.buffer));
+    store.put(keys[b]!, out);
+  }
+  return removed;
 }
 
 function dedupOperator(
@@ -123,12 +315,13 @@ function dedupOperator(
     expiryOf = (row) => eventTimeMs(row[watermark.column]);
   }
   const evicting = expiryOf !== undefined;
+  const width = bucketWidthMs(watermark?.delayMs ?? 0);
   return {
     ...operatorBase(kind, context, keys.join(',')),
     state: {
       operator: kind,
       keys: keys.join(','),
-      eviction: evicting ? (kind === 'dropDuplicates' ? 'eventTimeInKey' : 'expiresAt') : 'none',
+      eviction: evicting ? (kind === 'dropDuplicates' ? 'eventTimeInKeyBuckets' : 'expiresAtBuckets') : 'none',
     },
     async process(groups, ctx) {
       const store = ctx.state!;
@@ -151,6 +344,8 @@ function dedupOperator(
       const seenParts = new Set<unknown>();
       const seenBytes = new Set<string>();
       const single = keys.length === 1 ? keys[0]! : undefined;
+      // The batch's index entries by bucket start, written once per bucket after the rows.
+      const added = new Map<number, BucketAdds>();
       let i = 0;
       let dropped = 0;
       for (const group of groups) {
@@ -177,17 +372,28 @@ function dedupOperator(
               });
               continue;
             }
-            store.put(key, encodeExpiry(expiry));
-            store.put(indexKeyOf(key, expiry), EMPTY);
+            store.put(key, EMPTY);
+            const start = bucketStartOf(expiry, width);
+            let adds = added.get(start);
+            if (adds === undefined) {
+              adds = { keys: [], expiries: [], bytes: 0 };
+              added.set(start, adds);
+            }
+            adds.keys.push(key);
+            adds.expiries.push(expiry);
+            adds.bytes += entrySize(key);
           } else store.put(key, EMPTY);
           kept.push(row);
         }
         group.rows = kept;
       }
       ctx.metrics.custom.numDuplicatesDropped = (ctx.metrics.custom.numDuplicatesDropped ?? 0) + dropped;
-      if (evicting && ctx.watermarkMs > 0) {
-        ctx.metrics.custom.numKeysEvicted =
-          (ctx.metrics.custom.numKeysEvicted ?? 0) + (await evict(store, ctx.watermarkMs));
+      if (evicting) {
+        const evictAt = ctx.watermarkMs > 0 ? ctx.watermarkMs : undefined;
+        const evicted = await updateIndex(store, added, evictAt);
+        if (evictAt !== undefined) {
+          ctx.metrics.custom.numKeysEvicted = (ctx.metrics.custom.numKeysEvicted ?? 0) + evicted;
+        }
       }
       return groups;
     },
