@@ -42,6 +42,14 @@ export interface DeltaSinkOptions {
   /** Target data file size in bytes (default 128 MiB). */
   targetFileSize?: number;
   compression?: ParquetCompression;
+  /**
+   * Appended/complete batches that fit one file but have at least 2 × minRowsPerFile rows (per
+   * partition) are written as up to maxParallelFiles files encoded at once, so every encode worker
+   * works on the batch (WriteFilesOptions.minRowsPerFile). Default 16 384.
+   */
+  minRowsPerFile?: number;
+  /** Most files such a batch is split into; 1 writes one file. Default: the encode pool's size. */
+  maxParallelFiles?: number;
   /** Table properties of a table the sink creates (e.g. { 'delta.checkpointInterval': '10' }). */
   properties?: Readonly<Record<string, string>>;
   /** Options of the table handle (clock, commit retries, engineInfo, warnings). */
@@ -365,6 +373,12 @@ export class DeltaSink implements Sink {
       ...(this.options.compression ? { compression: this.options.compression } : {}),
     };
 
+    const fileOptions = {
+      ...writeOptions,
+      ...(this.options.minRowsPerFile !== undefined ? { minRowsPerFile: this.options.minRowsPerFile } : {}),
+      ...(this.options.maxParallelFiles !== undefined ? { maxParallelFiles: this.options.maxParallelFiles } : {}),
+    };
+
     let readWholeTable = false;
     let read: readonly AddAction[] = [];
     let readPredicate: ReadPredicate | undefined;
@@ -373,14 +387,14 @@ export class DeltaSink implements Sink {
     let metrics: MergeMetrics | undefined;
     switch (mode) {
       case 'append':
-        adds = await tx.writeFiles(rows, writeOptions);
+        adds = await tx.writeFiles(rows, fileOptions);
         break;
       case 'complete':
         readWholeTable = true;
         tx.readWholeTable();
         removes = snapshot.files;
         tx.removeFiles(removes);
-        adds = await tx.writeFiles(rows, writeOptions);
+        adds = await tx.writeFiles(rows, fileOptions);
         break;
       case 'update': {
         const result = await mergeByKey(tx, rows, { keys: ctx.keyColumns, ...writeOptions });

@@ -1,6 +1,7 @@
 // DeltaTransaction: one optimistic transaction on a snapshot. It writes data files (grouped by partition,
-// split near a target size, with Spark-compatible stats), collects add/remove/metaData/txn actions and
-// what it read, and commits them (commitInfo first) through commit.ts, then runs post-commit hooks.
+// split near a target size or across the encode pool, with Spark-compatible stats), collects
+// add/remove/metaData/txn actions and what it read, and commits them (commitInfo first) through
+// commit.ts, then runs post-commit hooks.
 import { randomUUID } from 'node:crypto';
 import type { ObjectStore } from '../../storage/object-store.js';
 import {
@@ -60,12 +61,51 @@ export interface WriteFilesOptions {
    * The files are byte-for-byte the same either way.
    */
   encodePool?: ParquetEncodePool | null;
+  /**
+   * Parallel split of one file. A partition group that would be written as a single file (it fits
+   * targetFileSize) but has at least 2 × minRowsPerFile rows is written instead as
+   * min(maxParallelFiles, floor(rows / minRowsPerFile)) files of near-equal row counts (the first
+   * ones one row larger), consecutive slices of the group's rows in order, encoded concurrently on
+   * the pool — as Spark writes one file per task. So a streaming micro-batch is encoded by all
+   * workers instead of one. The split depends only on the rows and these options (the default
+   * maxParallelFiles: on the pool size), not on timing, so the same rows give the same files. Each
+   * file is smaller than the single file would be, so targetFileSize still holds; groups already
+   * written as several files are not split further. Default 16 384.
+   */
+  minRowsPerFile?: number;
+  /**
+   * Most files a single-file group is split into (see minRowsPerFile); 1 turns the split off (one
+   * file, as before). Default: for data-changing writes (appends, overwrites, merges) the size of
+   * the encode pool (1 without a pool); for dataChange false writes (optimize: the layout is the
+   * point of the write) 1.
+   */
+  maxParallelFiles?: number;
 }
 
 export const WRITE_DEFAULTS = Object.freeze({
   targetFileSize: 128 * 1024 * 1024,
   compression: 'zstd' as ParquetCompression,
+  minRowsPerFile: 16_384,
 });
+
+/**
+ * How many files of near-equal row counts a single-file group of `rows` rows is split into: up to
+ * maxParallelFiles, each of at least minRowsPerFile rows (1: not split).
+ */
+export function parallelFileCount(rows: number, minRowsPerFile: number, maxParallelFiles: number): number {
+  return Math.max(1, Math.min(maxParallelFiles, Math.floor(rows / minRowsPerFile)));
+}
+
+function positiveIntegerOption(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || value < 1) {
+    throw new DeltaError(`${name} must be a positive integer, got ${value}`, {
+      code: 'INVALID_ARGUMENT',
+      context: { option: name, value },
+    });
+  }
+  return value;
+}
 
 /** What the commit is, for commitInfo. */
 export interface Operation {
@@ -274,8 +314,9 @@ export class DeltaTransaction {
 
   /**
    * Writes `rows` (already checked against `this.schema`) as Parquet data files: one group per
-   * partition value combination under its Hive-style folder, split into files near targetFileSize,
-   * partition columns left out of the files. Records and returns the add actions.
+   * partition value combination under its Hive-style folder, split into files near targetFileSize
+   * (and a group that fits one file into up to maxParallelFiles files encoded at once, see
+   * minRowsPerFile), partition columns left out of the files. Records and returns the add actions.
    */
   async writeFiles(rows: readonly Row[], options: WriteFilesOptions = {}): Promise<AddAction[]> {
     const schema = this.schema;
@@ -301,6 +342,16 @@ export class DeltaTransaction {
     const groups = groupByPartition(rows, schema, partitionColumns);
     if (options.checkPartition) for (const group of groups) options.checkPartition(group.values);
     const pool = options.encodePool === undefined ? defaultEncodePool() : options.encodePool;
+    const minRowsPerFile = positiveIntegerOption(
+      'minRowsPerFile',
+      options.minRowsPerFile,
+      WRITE_DEFAULTS.minRowsPerFile,
+    );
+    const maxParallelFiles = positiveIntegerOption(
+      'maxParallelFiles',
+      options.maxParallelFiles,
+      dataChange ? (pool?.size ?? 1) : 1,
+    );
     // Files are encoded concurrently (one being built on this thread while each worker writes one)
     // but put, numbered and recorded strictly in plan order, so the adds and names are deterministic.
     const limit = new Limiter(pool === null ? 1 : pool.size + 1);
@@ -319,16 +370,27 @@ export class DeltaTransaction {
       encoded.catch(() => {}); // awaited in order below; unawaited only when an earlier file failed
       return { chunk, encoded };
     };
-    // A group's first file calibrates bytes per row (from the estimate or bytesPerRowHint); its
-    // remaining rows are then split with that ratio into files encoded concurrently.
+    // A group that fits one file (by the estimate or bytesPerRowHint) is written as one file, or as
+    // up to maxParallelFiles near-equal consecutive slices encoded at once (minRowsPerFile). A larger
+    // group's first file calibrates bytes per row; its remaining rows are then split with that ratio
+    // into files encoded concurrently.
     const planGroup = async (group: PartitionGroup): Promise<PlannedFile[]> => {
       const total = group.rows.length;
       const hint = options.bytesPerRowHint && options.bytesPerRowHint > 0 ? options.bytesPerRowHint : undefined;
       const fileRows = (bytesPerRow: number, start: number) =>
         Math.max(1, Math.min(total - start, Math.floor(target / bytesPerRow)));
       const firstCount = fileRows(hint ?? estimateRowBytes(group.rows), 0);
+      if (firstCount === total) {
+        const parts = parallelFileCount(total, minRowsPerFile, maxParallelFiles);
+        const files: PlannedFile[] = [];
+        for (let i = 0, start = 0; i < parts; i++) {
+          const count = Math.floor(total / parts) + (i < total % parts ? 1 : 0);
+          files.push(planFile(group, start, count));
+          start += count;
+        }
+        return files;
+      }
       const files = [planFile(group, 0, firstCount)];
-      if (firstCount === total) return files;
       const first = await (files[0] as PlannedFile).encoded;
       const bytesPerRow = Math.max(1, first.bytes.byteLength / firstCount);
       for (let start = firstCount; start < total; ) {

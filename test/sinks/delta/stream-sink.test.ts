@@ -183,6 +183,24 @@ describe('DeltaSink append', () => {
     expect(await ids(dir)).toEqual([0, 1, 2, 3]);
   });
 
+  it('splits a large batch into files encoded in parallel (minRowsPerFile / maxParallelFiles)', async () => {
+    const split = freshDir();
+    const sink = deltaSink(split, { schema: eventSchema, minRowsPerFile: 100, maxParallelFiles: 3 });
+    await sink.open(context());
+    expect(await run(sink, 0, events(0, 1000))).toMatchObject({ kind: 'committed', numRows: 1000, numFiles: 3 });
+    expect(await run(sink, 1, events(1000, 150))).toMatchObject({ kind: 'committed', numRows: 150, numFiles: 1 });
+    const adds = addsOf(await readCommit(new LocalObjectStore(split), 1));
+    expect(adds.map((a) => JSON.parse(a.stats as string).numRecords)).toEqual([334, 333, 333]);
+    expect(await ids(split)).toEqual(range(0, 1150));
+    await sink.close();
+
+    const one = freshDir();
+    const off = deltaSink(one, { schema: eventSchema, minRowsPerFile: 100, maxParallelFiles: 1 });
+    await off.open(context());
+    expect(await run(off, 0, events(0, 1000))).toMatchObject({ kind: 'committed', numFiles: 1 });
+    await off.close();
+  });
+
   it('refuses rows that do not fit the table, and evolves the schema with mergeSchema', async () => {
     const dir = freshDir();
     const strict = deltaSink(dir, { schema: eventSchema });
