@@ -12,8 +12,6 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { deltaSink } from '../sinks/delta/stream-sink.js';
 import { encodeRows } from '../sinks/parquet/index.js';
 import type { StructType } from '../sinks/schema.js';
@@ -23,6 +21,7 @@ import { GeneratorSource } from '../stream/sources/generator.js';
 import { Trigger } from '../stream/trigger.js';
 import { readStream } from '../stream/write-stream.js';
 import { generate, prng, SCHEMA } from './lib/events.js';
+import { type Measured, measure as measureLeg, type RssSampler } from './lib/measure.js';
 import { median } from './lib/timing.js';
 
 const arg = (i: number, env: string, fallback: number) => Number(process.argv[i] ?? process.env[env] ?? fallback);
@@ -37,9 +36,6 @@ const INPUT_SCHEMA: StructType = {
   type: 'struct',
   fields: [{ name: 'value', type: 'string', nullable: true, metadata: {} }],
 };
-
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
 
 /** The JSON text of `n` events; ~5 % reuse the id of an event up to 1000 rows (≈ 4 min) earlier. */
 function jsonLines(n: number): { lines: string[]; jsonBytes: number; distinctIds: number } {
@@ -62,42 +58,16 @@ function jsonLines(n: number): { lines: string[]; jsonBytes: number; distinctIds
   return { lines, jsonBytes, distinctIds: ids.size };
 }
 
-/** Max of process.memoryUsage().rss sampled every 20 ms (and on demand) while running. */
-class RssSampler {
-  peak = process.memoryUsage().rss;
-  private readonly timer = setInterval(() => this.sample(), 20);
-  sample(): void {
-    const rss = process.memoryUsage().rss;
-    if (rss > this.peak) this.peak = rss;
-  }
-  stop(): number {
-    clearInterval(this.timer);
-    this.sample();
-    return this.peak;
-  }
-}
-
-interface Run {
-  wall: number;
-  cpu: number;
-  rss: number;
-  /** RSS when the run started (after a full GC): what the process held before it. */
-  rssStart: number;
+interface Run extends Measured {
   /** Engine only: durationMs per phase, summed over batches. */
   phases?: Record<string, number>;
   batches?: number;
 }
 
+/** Runs `body` once, measured (bench/lib/measure.ts), with what it returns merged in. */
 async function measure(body: (sampler: RssSampler) => Promise<Partial<Run> | undefined>): Promise<Run> {
-  gc();
-  const sampler = new RssSampler();
-  const rssStart = sampler.peak;
-  const c0 = process.cpuUsage();
-  const t0 = performance.now();
-  const extra = await body(sampler);
-  const wall = performance.now() - t0;
-  const cpu = process.cpuUsage(c0);
-  return { wall, cpu: (cpu.user + cpu.system) / 1000, rss: sampler.stop(), rssStart, ...extra };
+  const { value, ...run } = await measureLeg(body);
+  return { ...run, ...value };
 }
 
 async function engineRun(lines: readonly string[], dir: string, expectedRows: number): Promise<Run> {
