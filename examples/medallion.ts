@@ -96,9 +96,10 @@ for (const [name, location] of [
   for (const h of history) {
     const info = h.commitInfo;
     const params = (info.operationParameters ?? {}) as Record<string, unknown>;
+    const shown = ['outputMode', 'epochId'].filter((k) => params[k] !== undefined);
     say(
-      `  v${h.version}  ${new Date(h.timestamp).toISOString()}  ${info.operation}  ` +
-        `outputMode=${String(params.outputMode)} epochId=${String(params.epochId)}`,
+      `  v${h.version}  ${new Date(h.timestamp).toISOString()}  ${info.operation}` +
+        (shown.length > 0 ? `  ${shown.map((k) => `${k}=${String(params[k])}`).join(' ')}` : ''),
     );
   }
 }
