@@ -1,6 +1,6 @@
 // Benchmark: Kafka → Delta ingestion end to end against a raw kafkajs consumer, on a real broker.
 // A single-node broker (test/kit/kafka.ts: the test image, started with podman/docker) gets one topic
-// of 4 partitions, filled once with N JSON events (bench/lib/event-json.ts: the rows of events.ts,
+// of 4 partitions, filled once with N JSON events (bench/lib/events.ts eventJson: the rows of generate(),
 // ~380 B each; round-robin over the partitions; producer batches of 2000 records per partition, acks -1,
 // no compression). Then, alternating, each run in its own process (see below):
 //   (a) raw: a kafkajs consumer (fresh groupId, fromBeginning, autoCommit off, kafkajs default fetch
@@ -36,8 +36,7 @@ import { DeltaTable } from '../sinks/delta/table.js';
 import { LocalObjectStore } from '../storage/local.js';
 import type { StreamingQueryProgress } from '../stream/progress.js';
 import { containerEnv } from '../test/kit/container-env.js';
-import { eventJson } from './lib/event-json.js';
-import { SCHEMA } from './lib/events.js';
+import { eventJson, SCHEMA } from './lib/events.js';
 import { type Measured, measure } from './lib/measure.js';
 import { median } from './lib/timing.js';
 

@@ -52,18 +52,16 @@ function hex(rand: () => number, n: number): string {
   return s;
 }
 
-/** Rows as a consumer sees them: one JSON message per row, parsed (flat strings, one hidden class). */
-export function generate(n: number): { rows: Record<string, unknown>[]; jsonBytes: number } {
+/** The rows of the seeded sequence, one at a time (a benchmark can stream a million without holding them). */
+export function* eventRows(n: number): Generator<Record<string, unknown>> {
   const rand = prng(42);
   const start = Date.UTC(2024, 0, 1);
-  const rows: Record<string, unknown>[] = new Array(n);
-  let jsonBytes = 0;
   for (let i = 0; i < n; i++) {
     const ms = start + i * 250 + Math.floor(rand() * 1000);
     const iso = new Date(ms).toISOString();
     let payload = '';
     while (payload.length < 150) payload += `${WORDS[(rand() * WORDS.length) | 0]} `;
-    const row = {
+    yield {
       id: `${hex(rand, 8)}-${hex(rand, 4)}-${hex(rand, 4)}-${hex(rand, 4)}-${hex(rand, 12)}`,
       user: Math.floor(rand() * 10_000_000),
       seq: i,
@@ -77,9 +75,22 @@ export function generate(n: number): { rows: Record<string, unknown>[]; jsonByte
       agent: rand() < 0.05 ? null : AGENTS[(rand() * AGENTS.length) | 0],
       payload: payload.slice(0, 150),
     };
-    const json = JSON.stringify(row);
+  }
+}
+
+/** The JSON text of eventRows(n), one message at a time (~330-400 bytes each). */
+export function* eventJson(n: number): Generator<string> {
+  for (const row of eventRows(n)) yield JSON.stringify(row);
+}
+
+/** Rows as a consumer sees them: one JSON message per row, parsed (flat strings, one hidden class). */
+export function generate(n: number): { rows: Record<string, unknown>[]; jsonBytes: number } {
+  const rows: Record<string, unknown>[] = new Array(n);
+  let jsonBytes = 0;
+  let i = 0;
+  for (const json of eventJson(n)) {
     jsonBytes += Buffer.byteLength(json);
-    rows[i] = JSON.parse(json) as Record<string, unknown>;
+    rows[i++] = JSON.parse(json) as Record<string, unknown>;
   }
   return { rows, jsonBytes };
 }
