@@ -237,3 +237,15 @@ export function writeByteString(out: Uint8Array, at: number, text: string): numb
   }
   return at + length;
 }
+
+/** The index of the first element of ascending `sorted` that is >= `target` (sorted.length if none). */
+export function lowerBound(sorted: readonly string[], target: string): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid]! < target) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}

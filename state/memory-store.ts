@@ -2,7 +2,7 @@
 // examples). Same versioned layout and contract as LevelDB; state survives provider restarts via a shared MemoryStateSpace.
 
 import type { BackendOp, StateBackend } from './backend.js';
-import { byteString, fromByteString } from './layout.js';
+import { byteString, fromByteString, lowerBound } from './layout.js';
 import { type VersionedProviderOptions, VersionedStateStoreProvider } from './versioned-provider.js';
 
 /** A sorted byte-keyed map; writes apply synchronously, so a batch is atomic within the process. */
@@ -48,17 +48,6 @@ class MemoryBackend implements StateBackend {
     }
     return this.sorted;
   }
-}
-
-function lowerBound(sorted: readonly string[], target: string): number {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (sorted[mid]! < target) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 /** The "disk" of in-memory state: pass the same space to a new provider to simulate a process restart. */

@@ -12,7 +12,7 @@
 // its main keys.
 
 import type { StateBackend } from './backend.js';
-import { byteString, DATA_END, DATA_START } from './layout.js';
+import { byteString, DATA_END, DATA_START, lowerBound } from './layout.js';
 
 /** Ids whose first 3 bytes are equal share a bucket; numbers order like the 3-byte prefixes. */
 function bucketOf(id: string): number {
@@ -39,17 +39,6 @@ interface Bucket {
   live: number;
   /** Deletions since `sorted` was last compacted. */
   stale: number;
-}
-
-function lowerBound(sorted: readonly string[], target: string): number {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (sorted[mid]! < target) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 /** Merges two sorted arrays into a new one without repeats. */

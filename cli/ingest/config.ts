@@ -205,18 +205,21 @@ function schemaOption() {
 // ---------------------------------------------------------------------------------------------------
 // The config schema
 
+/** A 'a, b,c' string as ['a', 'b', 'c'] (for list options given as one string, e.g. from ${ENV}). */
+const commaSeparated = (v: unknown): unknown =>
+  typeof v === 'string'
+    ? v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : v;
+
 const HOST_PORT = /^(?:\[[0-9a-fA-F:.]+\]|[^\s:,[\]]+):\d{1,5}$/;
 const BROKERS = 'a non-empty array of host:port strings';
 
 const brokers = z
   .preprocess(
-    (v) =>
-      typeof v === 'string'
-        ? v
-            .split(',')
-            .map((s) => s.trim())
-            .filter(Boolean)
-        : v,
+    commaSeparated,
     z
       .array(
         z.string(expected('a host:port string')).regex(HOST_PORT, expected('a host:port string')),
@@ -283,13 +286,7 @@ const kafka = z
       sasl: sasl.optional(),
       topics: z
         .preprocess(
-          (v) =>
-            typeof v === 'string'
-              ? v
-                  .split(',')
-                  .map((s) => s.trim())
-                  .filter(Boolean)
-              : v,
+          commaSeparated,
           z
             .array(text('a topic name'), expected('a non-empty array of topic names'))
             .min(1, expected('a non-empty array of topic names')),
