@@ -31,7 +31,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { resolveConfig } from '../cli/ingest/config.js';
-import { buildPipeline, preflight } from '../cli/ingest/pipeline.js';
+import { buildPipeline, preflight, startQuery } from '../cli/ingest/pipeline.js';
 import { DeltaTable } from '../sinks/delta/table.js';
 import { LocalObjectStore } from '../storage/local.js';
 import type { StreamingQueryProgress } from '../stream/progress.js';
@@ -253,13 +253,7 @@ async function lakestreamRun(task: Task): Promise<LegResult> {
   const run = await measure(async () => {
     const pipeline = buildPipeline(config);
     await preflight(pipeline);
-    const query = await pipeline.stream.writeStream(pipeline.sink, {
-      checkpointLocation: config.checkpoint,
-      queryName: config.name,
-      trigger: pipeline.trigger,
-      outputMode: 'append',
-      ...(pipeline.deadLetters ? { deadLetters: pipeline.deadLetters } : {}),
-      progressBar: false,
+    const query = await startQuery(pipeline, {
       listener: { onQueryProgress: (p) => progress.push(p) },
       onWarning: (message) => warnings.push(message),
     });

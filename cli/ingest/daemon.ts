@@ -9,7 +9,7 @@ import type { StreamingQuery } from '../../stream/query.js';
 import type { CliIo } from '../io.js';
 import { type IngestConfig, loadConfig } from './config.js';
 import { IngestMetrics, type MetricsServer, startMetricsServer } from './metrics.js';
-import { buildPipeline, type PreflightReport, preflight } from './pipeline.js';
+import { buildPipeline, type PreflightReport, preflight, startQuery } from './pipeline.js';
 
 export interface IngestOptions {
   /** Where JSON log lines go (default: io.out). */
@@ -161,13 +161,7 @@ export async function runIngest(configFile: string, io: CliIo, options: IngestOp
       logger.info({ address: server.address, port: server.port }, 'serving /metrics, /healthz and /readyz');
     }
 
-    query = await pipeline.stream.writeStream(pipeline.sink, {
-      checkpointLocation: config.checkpoint,
-      queryName: config.name,
-      trigger: pipeline.trigger,
-      outputMode: 'append',
-      ...(pipeline.deadLetters ? { deadLetters: pipeline.deadLetters } : {}),
-      progressBar: false,
+    query = await startQuery(pipeline, {
       listener: {
         onQueryProgress: (p) => {
           metrics.onProgress(p);

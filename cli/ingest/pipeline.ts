@@ -21,11 +21,12 @@ import { KafkaDeadLetters } from '../../stream/dead-letters-kafka.js';
 import type { OperatorSpec } from '../../stream/operator.js';
 import { dropDuplicatesWithinWatermark, parseJson, withWatermark } from '../../stream/operators/index.js';
 import { planPipeline } from '../../stream/plan.js';
+import type { StreamingQuery } from '../../stream/query.js';
 import { KafkaSource, type KafkaSourceOptions, parseKafkaPartitionId } from '../../stream/sources/kafka.js';
 import { createKafkaClient, unavailable } from '../../stream/sources/kafka-client.js';
 import { KafkaGroupSource } from '../../stream/sources/kafka-group.js';
 import { Trigger } from '../../stream/trigger.js';
-import { type DataStream, readStream } from '../../stream/write-stream.js';
+import { type DataStream, readStream, type WriteStreamOptions } from '../../stream/write-stream.js';
 import { type IngestConfig, invalidConfig } from './config.js';
 import { deadLetterOrigin, finalize, KAFKA_COLUMNS, kafkaRecord, PlanIssue, transformOperators } from './transforms.js';
 
@@ -188,6 +189,23 @@ export function buildPipeline(config: IngestConfig): IngestPipeline {
     deadLetters,
     trigger,
   };
+}
+
+/** Starts the pipeline's query as the daemon runs it (checkpoint, name, trigger, dead letters, no progress bar). */
+export function startQuery(
+  pipeline: IngestPipeline,
+  events: Pick<WriteStreamOptions, 'listener' | 'onWarning'>,
+): Promise<StreamingQuery> {
+  const { config } = pipeline;
+  return pipeline.stream.writeStream(pipeline.sink, {
+    checkpointLocation: config.checkpoint,
+    queryName: config.name,
+    trigger: pipeline.trigger,
+    outputMode: 'append',
+    ...(pipeline.deadLetters ? { deadLetters: pipeline.deadLetters } : {}),
+    progressBar: false,
+    ...events,
+  });
 }
 
 /** What preflight found. */

@@ -314,6 +314,22 @@ const partitionKey = (topic: string, partition: number) => `${topic}-${partition
 
 const messageBytes = (m: KafkaMessageLike) => (m.value?.length ?? 0) + (m.key?.length ?? 0) + 64;
 
+/** The offset a batch was fetched from (its first record's when the client does not say; else `fallback`). */
+function fetchedAt(batch: KafkaBatchLike, fallback: number): number {
+  const text = batch.fetchedOffset ?? batch.firstOffset();
+  return text === null ? fallback : Number(text);
+}
+
+/**
+ * The position after a delivered batch: past its trailing control records and aborted transactional
+ * records too (they are not data), when it had records at all.
+ */
+function positionAfter(batch: KafkaBatchLike, position: number): number {
+  if (batch.messages.length === 0) return position;
+  const last = Number(batch.lastOffset());
+  return Number.isFinite(last) ? Math.max(position, last + 1) : position;
+}
+
 /**
  * Reads exact offset ranges through one KafkaJS-style consumer (see the file comment). Reads are
  * serialized; `close()` disconnects the consumer.
@@ -601,9 +617,7 @@ export class KafkaRangeReader {
   private onAheadBatch(payload: KafkaEachBatchPayloadLike, a: ReadAhead): void {
     const { batch } = payload;
     if (payload.isStale?.()) return;
-    const fetchedText = batch.fetchedOffset ?? batch.firstOffset();
-    const fetched = fetchedText === null ? a.position : Number(fetchedText);
-    if (fetched > a.position) {
+    if (fetchedAt(batch, a.position) > a.position) {
       // Not contiguous (a stale fetch, retention, control records): give up reading ahead here; the
       // next read seeks and applies the full gap rules.
       this.dropAhead(partitionKey(a.topic, a.partition));
@@ -619,10 +633,7 @@ export class KafkaRangeReader {
       this.aheadBytes += bytes;
       a.position = offset + 1;
     }
-    if (batch.messages.length > 0) {
-      const last = Number(batch.lastOffset());
-      if (Number.isFinite(last)) a.position = Math.max(a.position, last + 1);
-    }
+    a.position = positionAfter(batch, a.position);
     if (this.aheadBytes >= this.readAheadBytes) this.applyPauses();
   }
 
@@ -642,8 +653,7 @@ export class KafkaRangeReader {
     }
     if (payload.isStale?.()) return;
     try {
-      const fetchedText = batch.fetchedOffset ?? batch.firstOffset();
-      const fetched = fetchedText === null ? p.position : Number(fetchedText);
+      const fetched = fetchedAt(batch, p.position);
       if (fetched > p.position && !(await this.acceptGap(p, fetched))) return;
       if (p.done) return;
       const readAhead = this.readAheadBytes > 0;
@@ -659,11 +669,7 @@ export class KafkaRangeReader {
         } else p.records.push(message);
         p.position = offset + 1;
       }
-      if (batch.messages.length > 0) {
-        // Past trailing control records and aborted transactional records too (they are not data).
-        const last = Number(batch.lastOffset());
-        if (Number.isFinite(last)) p.position = Math.max(p.position, last + 1);
-      }
+      p.position = positionAfter(batch, p.position);
       p.lastProgress = Date.now();
       if (p.position >= p.end) {
         p.done = true;

@@ -87,6 +87,25 @@ export async function startKafka(options: KafkaOptions = {}): Promise<StartedKaf
               },
             ],
           });
+          // Until the broker serves every partition (a produce right after creation can otherwise
+          // meet UNKNOWN_TOPIC_OR_PARTITION while the new leaders load).
+          const offsets = client('lakestream-test-ready').admin();
+          await offsets.connect();
+          try {
+            for (let attempt = 0; ; attempt++) {
+              let reason = 'missing partitions';
+              try {
+                const partitions = await offsets.fetchTopicOffsets(topic);
+                if (partitions.length === numPartitions) break;
+              } catch (error) {
+                reason = String(error);
+              }
+              if (attempt >= 100) throw new Error(`topic ${topic} is not served after creation: ${reason}`);
+              await new Promise((resolve) => setTimeout(resolve, 100));
+            }
+          } finally {
+            await offsets.disconnect();
+          }
         } finally {
           await admin.disconnect();
         }
