@@ -6,12 +6,15 @@
 // Run: npx tsx bench/engine.ts [rows=200000] [repetitions=3] [maxRowsPerTrigger=50000]
 //   (or env LAKESTREAM_BENCH_ROWS / LAKESTREAM_BENCH_REPS / LAKESTREAM_BENCH_BATCH); reports medians of
 //   wall, process CPU (user + system, all threads) and peak RSS (sampled every 20 ms).
+//   LAKESTREAM_BENCH_CODEC=zstd|snappy|uncompressed: both legs' codec (default snappy, the Delta default).
 //   LAKESTREAM_BENCH_ONLY=engine|raw runs one leg, e.g. for a profile:
 //   LAKESTREAM_BENCH_ONLY=engine node --cpu-prof --import tsx bench/engine.ts
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DEFAULT_COMPRESSION } from '../sinks/delta/compression.js';
+import type { ParquetCompression } from '../sinks/delta/file-names.js';
 import { deltaSink } from '../sinks/delta/stream-sink.js';
 import { encodeRows } from '../sinks/parquet/index.js';
 import type { StructType } from '../sinks/schema.js';
@@ -31,7 +34,9 @@ const BATCH = arg(4, 'LAKESTREAM_BENCH_BATCH', 50_000);
 const ONLY = process.env.LAKESTREAM_BENCH_ONLY;
 const WARMUP = 1;
 const DUPLICATE_SHARE = 0.05;
-const ZSTD = { compression: 'zstd' } as const;
+/** Both legs write the same codec: the Delta default (snappy) unless LAKESTREAM_BENCH_CODEC says otherwise. */
+const CODEC_NAME = (process.env.LAKESTREAM_BENCH_CODEC ?? DEFAULT_COMPRESSION) as ParquetCompression;
+const CODEC = { compression: CODEC_NAME } as const;
 const INPUT_SCHEMA: StructType = {
   type: 'struct',
   fields: [{ name: 'value', type: 'string', nullable: true, metadata: {} }],
@@ -81,7 +86,7 @@ async function engineRun(lines: readonly string[], dir: string, expectedRows: nu
   const run = await measure(async () => {
     const query = await readStream(source, { schema: INPUT_SCHEMA })
       .pipe(parseJson(SCHEMA), withWatermark('ts', '10 minutes'), dropDuplicatesWithinWatermark(['id']))
-      .writeStream(deltaSink(join(dir, 'table'), ZSTD), {
+      .writeStream(deltaSink(join(dir, 'table'), CODEC), {
         checkpointLocation: join(dir, 'checkpoint'),
         trigger: Trigger.availableNow(),
         progressBar: false,
@@ -110,9 +115,9 @@ async function rawRun(lines: readonly string[], dir: string): Promise<Run> {
     for (let start = 0, file = 0; start < lines.length; start += BATCH, file++) {
       const chunk = lines.slice(start, start + BATCH);
       const rows = chunk.map((line) => JSON.parse(line) as Record<string, unknown>);
-      const encoded = encodeRows(SCHEMA, rows, ZSTD);
+      const encoded = encodeRows(SCHEMA, rows, CODEC);
       sampler.sample();
-      await writeFile(join(dir, `part-${file}.zstd.parquet`), encoded.bytes);
+      await writeFile(join(dir, `part-${file}.${CODEC_NAME}.parquet`), encoded.bytes);
     }
     return undefined;
   });
@@ -122,7 +127,7 @@ async function main(): Promise<void> {
   const { lines, jsonBytes, distinctIds } = jsonLines(ROWS);
   console.log(
     `engine: ${ROWS} JSON rows (${(jsonBytes / ROWS).toFixed(0)} B/row, ${(jsonBytes / 1e6).toFixed(1)} MB), ` +
-      `${ROWS - distinctIds} duplicate ids, ${BATCH} rows/batch, zstd, LevelDB state, node ${process.version}, ` +
+      `${ROWS - distinctIds} duplicate ids, ${BATCH} rows/batch, ${CODEC_NAME}, LevelDB state, node ${process.version}, ` +
       `${WARMUP} warm-up + ${REPS} measured, alternating`,
   );
   const root = mkdtempSync(join(tmpdir(), 'lakestream-bench-engine-'));

@@ -21,6 +21,7 @@
 // Run: npx tsx bench/kafka-ingest.ts [events=1000000] [repetitions=2] [maxOffsetsPerTrigger=100000]
 //   (or env LAKESTREAM_BENCH_EVENTS / LAKESTREAM_BENCH_REPS / LAKESTREAM_BENCH_BATCH); 1 warm-up +
 //   repetitions measured, medians. Quick: LAKESTREAM_BENCH_EVENTS=200000 npm run bench:kafka.
+//   LAKESTREAM_BENCH_CODEC=zstd|snappy|uncompressed sets the Delta codec (default: the default, snappy).
 //   LAKESTREAM_BENCH_DEDUP=0 skips (c). LAKESTREAM_BENCH_ONLY=raw|lakestream|dedup runs one leg, e.g.
 //   for a profile: LAKESTREAM_BENCH_ONLY=lakestream node --cpu-prof --import tsx bench/kafka-ingest.ts
 //   (the flags pass on to the leg processes: each writes its own CPU-*.cpuprofile)
@@ -32,6 +33,7 @@ import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { resolveConfig } from '../cli/ingest/config.js';
 import { buildPipeline, preflight, startQuery } from '../cli/ingest/pipeline.js';
+import { DEFAULT_COMPRESSION } from '../sinks/delta/compression.js';
 import { DeltaTable } from '../sinks/delta/table.js';
 import { LocalObjectStore } from '../storage/local.js';
 import type { StreamingQueryProgress } from '../stream/progress.js';
@@ -46,6 +48,8 @@ const REPS = arg(3, 'LAKESTREAM_BENCH_REPS', 2);
 const BATCH = arg(4, 'LAKESTREAM_BENCH_BATCH', 100_000);
 const DEDUP = process.env.LAKESTREAM_BENCH_DEDUP !== '0';
 const ONLY = process.env.LAKESTREAM_BENCH_ONLY;
+/** The Delta codec: the default (snappy) unless LAKESTREAM_BENCH_CODEC names another. */
+const CODEC = process.env.LAKESTREAM_BENCH_CODEC;
 const WARMUP = 1;
 const PARTITIONS = 4;
 const PER_PARTITION_BATCH = 2000; // ≈ 750 KB per partition and request: under the broker's 1 MB message.max.bytes
@@ -241,7 +245,7 @@ async function lakestreamRun(task: Task): Promise<LegResult> {
     },
     format: { type: 'json', schema: SCHEMA },
     ...(dedup ? { dedup: { keys: ['id'], watermark: { column: 'ts', delay: '10 minutes' } } } : {}),
-    target: { delta: { path: './table' } },
+    target: { delta: { path: './table' }, ...(CODEC ? { compression: CODEC } : {}) },
     trigger: { availableNow: true },
     metrics: { enabled: false },
     log: { level: 'warn' },
@@ -342,7 +346,7 @@ async function main(): Promise<void> {
     console.log(
       `kafka-ingest: ${EVENTS} JSON events (${(jsonBytes / EVENTS).toFixed(0)} B/event, ${(jsonBytes / 1e6).toFixed(1)} MB) ` +
         `in ${PARTITIONS} partitions (broker up in ${((p0 - t0) / 1000).toFixed(1)} s, produced in ` +
-        `${((performance.now() - p0) / 1000).toFixed(1)} s), maxOffsetsPerTrigger ${BATCH}, zstd Delta, node ${process.version}, ` +
+        `${((performance.now() - p0) / 1000).toFixed(1)} s), maxOffsetsPerTrigger ${BATCH}, ${CODEC ?? DEFAULT_COMPRESSION} Delta, node ${process.version}, ` +
         `${WARMUP} warm-up + ${REPS} measured, alternating [${legs.join(', ')}], one process per run`,
     );
     console.log(

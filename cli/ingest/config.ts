@@ -499,6 +499,10 @@ const target = z
         )
         .describe('The Delta table written exactly once per micro-batch (txn = query id, batch id)'),
       targetFileSize: size().optional().describe("Target data file size (default '128 MiB')"),
+      compression: z
+        .enum(['snappy', 'zstd', 'uncompressed'], expected("'snappy', 'zstd' or 'uncompressed'"))
+        .optional()
+        .describe("Parquet codec (default: the table's delta.parquet.compression.codec, else 'snappy')"),
     },
     expected('{ delta: { path } }'),
   )
@@ -630,7 +634,11 @@ export interface IngestConfig {
   format: { type: 'json'; schema: StructType } | { type: 'string' };
   transforms: Transform[];
   dedup?: { keys: string[]; watermark: { column: string; delay: string; delayMs: number } };
-  target: { delta: { path: string; partitionBy: string[]; mode: 'append' }; targetFileSize?: number };
+  target: {
+    delta: { path: string; partitionBy: string[]; mode: 'append' };
+    targetFileSize?: number;
+    compression?: 'snappy' | 'zstd' | 'uncompressed';
+  };
   deadLetters: { kind: 'checkpoint' } | { kind: 'delta'; path: string } | { kind: 'kafka'; topic: string };
   trigger: { kind: 'interval'; interval: string; intervalMs: number } | { kind: 'availableNow' };
   metrics: { enabled: boolean; port: number; host: string };
@@ -927,6 +935,7 @@ export function resolveConfig(
         mode: 'append',
       },
       ...(c.target.targetFileSize !== undefined ? { targetFileSize: c.target.targetFileSize } : {}),
+      ...(c.target.compression !== undefined ? { compression: c.target.compression } : {}),
     },
     deadLetters,
     trigger,

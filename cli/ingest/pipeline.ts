@@ -142,6 +142,7 @@ export function buildPipeline(config: IngestConfig): IngestPipeline {
     schema: outputSchema,
     ...(partitionBy.length > 0 ? { partitionBy } : {}),
     ...(config.target.targetFileSize !== undefined ? { targetFileSize: config.target.targetFileSize } : {}),
+    ...(config.target.compression !== undefined ? { compression: config.target.compression } : {}),
     // Scale-out: offsets of record per partition in the table (appId '<name>-<topic>-<partition>').
     ...(config.kafka.scaleOut ? { partitionTransactions: { appIdPrefix: config.name } } : {}),
   });

@@ -7,6 +7,7 @@ import type { DataType, StructType } from '../schema.js';
 import type { Action, MetadataAction, ProtocolAction } from './actions.js';
 import { type LastCheckpointInfo, writeCheckpoint } from './checkpoint-writer.js';
 import { type CommitOptions, type CommitOutcome, commitVersionZero } from './commit.js';
+import { compressionFromProperties } from './compression.js';
 import { DeltaError } from './errors.js';
 import type { ParquetCompression } from './file-names.js';
 import { type HistoryEntry, type HistoryOptions, history } from './history.js';
@@ -168,6 +169,7 @@ function validateProperties(properties: Readonly<Record<string, string>>, warn: 
     }
     if (/^delta\..*(Duration)$/.test(key)) parseIntervalMs(value, 0);
   }
+  compressionFromProperties(properties);
   checkpointInterval(properties);
   if (properties['delta.setTransactionRetentionDuration'] !== undefined) {
     warn(

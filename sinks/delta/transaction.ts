@@ -14,6 +14,7 @@ import {
 import type { DataType, StructType } from '../schema.js';
 import type { Action, AddAction, MetadataAction, ProtocolAction, RemoveAction, TxnAction } from './actions.js';
 import { type CommitOptions, type CommitOutcome, commitWithRetries } from './commit.js';
+import { writeCompression } from './compression.js';
 import type { IsolationLevel, ReadPredicate, TransactionSummary } from './conflict-checker.js';
 import { DeltaError } from './errors.js';
 import { dataFileName, encodeLogPath, type ParquetCompression, partitionDirectory } from './file-names.js';
@@ -84,7 +85,6 @@ export interface WriteFilesOptions {
 
 export const WRITE_DEFAULTS = Object.freeze({
   targetFileSize: 128 * 1024 * 1024,
-  compression: 'zstd' as ParquetCompression,
   minRowsPerFile: 16_384,
 });
 
@@ -333,7 +333,7 @@ export class DeltaTransaction {
     if (!(Number.isFinite(target) && target > 0)) {
       throw new DeltaError(`targetFileSize must be a positive number, got ${target}`, { code: 'INVALID_ARGUMENT' });
     }
-    const compression = options.compression ?? WRITE_DEFAULTS.compression;
+    const compression = writeCompression(options.compression, this.metadata.configuration);
     const dataChange = options.dataChange ?? true;
     const partitionColumns = this.partitionColumns;
     const dataSchema = dataSchemaOf(schema, partitionColumns);

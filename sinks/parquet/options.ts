@@ -5,7 +5,7 @@ import { ParquetEncodeError } from './errors.js';
 export type ParquetCompression = 'zstd' | 'snappy' | 'uncompressed';
 
 export interface ParquetWriteOptions {
-  /** Page codec. Default 'zstd' (Delta's recommended `delta.parquet.compression.codec`). */
+  /** Page codec. Default 'snappy' (Spark's and delta-rs's; zstd writes ~1.7× smaller files at ~3× the encode time). */
   compression?: ParquetCompression;
   /**
    * ZSTD level. parquet-wasm 0.8 exposes no level setting and always writes arrow-rs's default
@@ -46,7 +46,7 @@ export interface ResolvedParquetWriteOptions {
 }
 
 export const PARQUET_WRITE_DEFAULTS: ResolvedParquetWriteOptions = Object.freeze({
-  compression: 'zstd',
+  compression: 'snappy',
   zstdLevel: 1,
   rowGroupSize: 1_048_576,
   fieldIds: false,

@@ -228,6 +228,13 @@ describe('lakestream ingest: config validation', () => {
       "target.delta.mode: expected 'append'",
     ],
     [
+      'a codec lakestream does not write',
+      with_((c) => {
+        c.target = { delta: { path: './table' }, compression: 'gzip' };
+      }),
+      "target.compression: expected 'snappy', 'zstd' or 'uncompressed'",
+    ],
+    [
       'two triggers',
       with_((c) => {
         c.trigger = { interval: '5 seconds', availableNow: true };
@@ -341,6 +348,7 @@ describe('lakestream ingest: config validation', () => {
     const config = await loadConfig(file, { KAFKA_BROKERS: 'k1:9092,k2:9092', METRICS_PORT: '0' });
     expect(config.kafka.brokers).toEqual(['k1:9092', 'k2:9092']);
     expect(config.metrics.port).toBe(0);
+    expect(config.target.compression).toBe('snappy');
     expect(config.checkpoint).toBe(join(PROJECT_ROOT, 'examples/ingest/data/checkpoints/orders'));
     const pipeline = buildPipeline(config);
     expect(pipeline.outputSchema.fields.map((f) => `${f.name}:${String(f.type)}`)).toEqual([

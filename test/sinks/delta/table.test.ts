@@ -142,7 +142,7 @@ describe('DeltaTable.append', () => {
     });
     const add = addsOf(actions)[0] as AddAction;
     expect(info.operationMetrics).toEqual({ numFiles: '1', numOutputRows: '2', numOutputBytes: String(add.size) });
-    expect(add.path).toMatch(/^part-00000-[0-9a-f-]{36}-c000\.zstd\.parquet$/);
+    expect(add.path).toMatch(/^part-00000-[0-9a-f-]{36}-c000\.snappy\.parquet$/);
     expect(add.dataChange).toBe(true);
     expect(JSON.parse(add.stats as string)).toEqual({
       numRecords: 2,

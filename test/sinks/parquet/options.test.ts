@@ -9,10 +9,10 @@ import {
 } from '../../../sinks/parquet/index.js';
 
 describe('resolveParquetWriteOptions', () => {
-  it('fills in the defaults: zstd, level 1, 1Mi-row groups, no field ids, 32 stats columns, auto dictionary', () => {
+  it('fills in the defaults: snappy, zstd level 1, 1Mi-row groups, no field ids, 32 stats columns, auto dictionary', () => {
     const resolved = resolveParquetWriteOptions();
     expect(resolved).toEqual({
-      compression: 'zstd',
+      compression: 'snappy',
       zstdLevel: 1,
       rowGroupSize: 1_048_576,
       fieldIds: false,
