@@ -21,7 +21,8 @@
 // Run: npx tsx bench/kafka-ingest.ts [events=1000000] [repetitions=2] [maxOffsetsPerTrigger=100000]
 //   (or env LAKESTREAM_BENCH_EVENTS / LAKESTREAM_BENCH_REPS / LAKESTREAM_BENCH_BATCH); 1 warm-up +
 //   repetitions measured, medians. Quick: LAKESTREAM_BENCH_EVENTS=200000 npm run bench:kafka.
-//   LAKESTREAM_BENCH_CODEC=zstd|snappy|uncompressed sets the Delta codec (default: the default, snappy).
+//   LAKESTREAM_BENCH_CODEC=zstd|snappy|uncompressed sets the Delta codec (default: the default, snappy);
+//   LAKESTREAM_BENCH_WORKERS=n the config's workers (0: the serial pipeline on the main thread).
 //   LAKESTREAM_BENCH_DEDUP=0 skips (c). LAKESTREAM_BENCH_ONLY=raw|lakestream|dedup runs one leg, e.g.
 //   for a profile: LAKESTREAM_BENCH_ONLY=lakestream node --cpu-prof --import tsx bench/kafka-ingest.ts
 //   (the flags pass on to the leg processes: each writes its own CPU-*.cpuprofile)
@@ -50,6 +51,8 @@ const DEDUP = process.env.LAKESTREAM_BENCH_DEDUP !== '0';
 const ONLY = process.env.LAKESTREAM_BENCH_ONLY;
 /** The Delta codec: the default (snappy) unless LAKESTREAM_BENCH_CODEC names another. */
 const CODEC = process.env.LAKESTREAM_BENCH_CODEC;
+/** The pipeline's worker threads (config `workers`; 0: the serial pipeline); default the config default. */
+const WORKERS = process.env.LAKESTREAM_BENCH_WORKERS;
 const WARMUP = 1;
 const PARTITIONS = 4;
 const PER_PARTITION_BATCH = 2000; // ≈ 750 KB per partition and request: under the broker's 1 MB message.max.bytes
@@ -249,6 +252,7 @@ async function lakestreamRun(task: Task): Promise<LegResult> {
     trigger: { availableNow: true },
     metrics: { enabled: false },
     log: { level: 'warn' },
+    ...(WORKERS !== undefined ? { workers: Number(WORKERS) } : {}),
   };
   const config = resolveConfig(document, { file: join(task.dir, 'bench.yaml'), baseDir: task.dir, env: {} });
   const progress: StreamingQueryProgress[] = [];
@@ -262,6 +266,7 @@ async function lakestreamRun(task: Task): Promise<LegResult> {
       onWarning: (message) => warnings.push(message),
     });
     await query.awaitTermination();
+    await pipeline.close();
   });
   const input = progress.reduce((n, p) => n + p.numInputRows, 0);
   const deadLetters = progress.reduce((n, p) => n + p.numDeadLetters, 0);

@@ -27,7 +27,7 @@ import type { Sink, SinkCommitOutcome } from './sink.js';
 import type { PartitionOffsets, Source } from './source.js';
 import type { StateStore, StateStoreProvider } from './state-store.js';
 import type { Trigger } from './trigger.js';
-import type { OutputMode, Row, RowGroup } from './types.js';
+import type { EncodedFile, OutputMode, Row, RowGroup } from './types.js';
 
 /** The source id in offsets/N (one source per query). */
 const SOURCE_ID = '0';
@@ -332,7 +332,12 @@ export class MicroBatchExecution {
           metrics,
           deadLetter: (letter) => {
             metrics.numDeadLetters++;
-            letters.push({ ...letter, operator: op.id, batchId: plan.batchId, queryId: this.queryId });
+            letters.push({
+              ...letter,
+              operator: letter.operator ?? op.id,
+              batchId: plan.batchId,
+              queryId: this.queryId,
+            });
           },
           proposeWatermark: (ms) => {
             if (Number.isFinite(ms)) proposals.push(ms);
@@ -341,7 +346,19 @@ export class MicroBatchExecution {
         current = await op.process(current, ctx);
       }
       const rows: Row[] = [];
-      for (const g of current) for (const row of g.rows) rows.push(row);
+      const files: EncodedFile[] = [];
+      for (const g of current) {
+        for (const row of g.rows) rows.push(row);
+        if (g.files) for (const file of g.files) files.push(file);
+      }
+      for (const file of files) {
+        if (!o.sink.acceptsEncodedFiles?.(file.format)) {
+          throw new LakestreamError(
+            `the operators produced '${file.format}' data files, which ${o.sink.description} does not take`,
+            { code: 'UNSUPPORTED_OPERATION', retryable: false, context: { format: file.format } },
+          );
+        }
+      }
       phase('addBatch');
 
       await o.deadLetters.write(plan.batchId, letters, ranges);
@@ -371,7 +388,13 @@ export class MicroBatchExecution {
       })();
       const [stateResult, prepareResult] = await Promise.allSettled([
         stateCommit,
-        (async () => o.sink.prepare({ batchId: plan.batchId, rows, sourceRanges: ranges }))(),
+        (async () =>
+          o.sink.prepare({
+            batchId: plan.batchId,
+            rows,
+            sourceRanges: ranges,
+            ...(files.length > 0 ? { files } : {}),
+          }))(),
       ]);
       if (prepareResult.status === 'fulfilled') prepared = prepareResult.value;
       if (stateResult.status === 'rejected') throw stateResult.reason;

@@ -58,7 +58,11 @@ export interface BatchContext {
   /** Stateful operators only: their state as of batch N−1; changes are committed as version N. */
   state: StateStore | undefined;
   metrics: OperatorMetrics;
-  deadLetter(letter: Omit<DeadLetter, 'operator'>): void;
+  /**
+   * Sends a row to the dead letters (counted in this operator's metrics). `operator` names an inner
+   * operator when this one runs others (the ingest daemon's parallel stage); default: this one.
+   */
+  deadLetter(letter: Omit<DeadLetter, 'operator'> & { operator?: string }): void;
   /**
    * withWatermark only: the watermark this operator proposes for the next batch (max event time −
    * delay over its active partitions). The engine takes the min over all proposals and never moves

@@ -4,7 +4,7 @@
 
 import type { StructType } from '../sinks/schema.js';
 import type { PartitionRange } from './checkpoint-log.js';
-import type { OutputMode, Row } from './types.js';
+import type { EncodedFile, OutputMode, Row } from './types.js';
 
 /** What the engine tells a sink when a query starts. */
 export interface SinkContext {
@@ -31,6 +31,8 @@ export interface SinkBatch {
    * offsets per partition in the target (rows carry their origin: stream/row-origin.ts).
    */
   sourceRanges?: Readonly<Record<string, PartitionRange>>;
+  /** Output the operators already encoded as data files (only in a format `acceptsEncodedFiles` accepts). */
+  files?: readonly EncodedFile[];
 }
 
 /** A batch whose data is written but not yet visible. Opaque to the engine. */
@@ -65,6 +67,11 @@ export interface Sink {
   readonly description: string;
   open(ctx: SinkContext): Promise<void>;
   prepare(batch: SinkBatch): Promise<PreparedBatch>;
+  /**
+   * Whether `prepare` takes pre-encoded files of `format` (SinkBatch.files). Absent: it takes none,
+   * and the engine fails a batch that produced some (never drops them).
+   */
+  acceptsEncodedFiles?(format: string): boolean;
   commit(prepared: PreparedBatch): Promise<SinkCommitOutcome>;
   abort(prepared: PreparedBatch): Promise<void>;
   close(): Promise<void>;

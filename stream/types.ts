@@ -12,6 +12,23 @@ export interface RowGroup {
   /** The partition id as the source names it (Kafka: '<topic>-<partition>', files: 'files'). */
   partition: string;
   rows: Row[];
+  /**
+   * Output already encoded as the sink's data files by the last operator (the ingest daemon's parallel
+   * stage encodes in worker threads); the engine hands them to the sink with the batch's rows.
+   */
+  files?: EncodedFile[];
+}
+
+/**
+ * A data file an operator encoded for the sink: the sink stores it and commits it with the batch
+ * exactly as it would files it encodes itself. `format` names the sink-specific shape (Delta:
+ * 'delta-parquet', sinks/delta/encoded-file.ts); the engine fails a batch whose files the sink does not
+ * take, before the sink writes anything, so no output is ever dropped.
+ */
+export interface EncodedFile {
+  readonly format: string;
+  /** Rows in the file. */
+  readonly numRecords: number;
 }
 
 /**

@@ -9,7 +9,7 @@ import type { StreamingQuery } from '../../stream/query.js';
 import type { CliIo } from '../io.js';
 import { type IngestConfig, loadConfig } from './config.js';
 import { IngestMetrics, type MetricsServer, startMetricsServer } from './metrics.js';
-import { buildPipeline, type PreflightReport, preflight, startQuery } from './pipeline.js';
+import { buildPipeline, type IngestPipeline, type PreflightReport, preflight, startQuery } from './pipeline.js';
 
 export interface IngestOptions {
   /** Where JSON log lines go (default: io.out). */
@@ -137,8 +137,9 @@ export async function runIngest(configFile: string, io: CliIo, options: IngestOp
   }
   let server: MetricsServer | undefined;
   const result: IngestResult = { queryId: undefined, batches: 0, rows: 0, deadLetters: 0, reason: 'finished' };
+  let pipeline: IngestPipeline | undefined;
   try {
-    const pipeline = buildPipeline(config);
+    pipeline = buildPipeline(config);
     const checked: PreflightReport = await preflight(pipeline);
     logger.info(
       {
@@ -146,6 +147,8 @@ export async function runIngest(configFile: string, io: CliIo, options: IngestOp
         resumes: checked.resumes,
         tableVersion: checked.tableVersion ?? null,
         columns: pipeline.outputSchema.fields.map((f) => f.name),
+        // Threads that parse, transform and encode (0: all on the main thread: dedup, scale-out, workers: 0).
+        workers: pipeline.parallel ? config.workers : 0,
       },
       'kafka and tables checked',
     );
@@ -207,6 +210,7 @@ export async function runIngest(configFile: string, io: CliIo, options: IngestOp
       process.off('SIGINT', onSignal);
     }
     await server?.close();
+    await pipeline?.close();
   }
 }
 

@@ -19,7 +19,7 @@ import { MemoryObjectStore } from '../../storage/memory.js';
 import type { DeadLetterSink } from '../../stream/dead-letters.js';
 import { KafkaDeadLetters } from '../../stream/dead-letters-kafka.js';
 import type { OperatorSpec } from '../../stream/operator.js';
-import { dropDuplicatesWithinWatermark, parseJson, withWatermark } from '../../stream/operators/index.js';
+import { dropDuplicatesWithinWatermark, withWatermark } from '../../stream/operators/index.js';
 import { planPipeline } from '../../stream/plan.js';
 import type { StreamingQuery } from '../../stream/query.js';
 import { KafkaSource, type KafkaSourceOptions, parseKafkaPartitionId } from '../../stream/sources/kafka.js';
@@ -28,7 +28,9 @@ import { KafkaGroupSource } from '../../stream/sources/kafka-group.js';
 import { Trigger } from '../../stream/trigger.js';
 import { type DataStream, readStream, type WriteStreamOptions } from '../../stream/write-stream.js';
 import { type IngestConfig, invalidConfig } from './config.js';
-import { deadLetterOrigin, finalize, KAFKA_COLUMNS, kafkaRecord, PlanIssue, transformOperators } from './transforms.js';
+import { ingestOperators } from './operators.js';
+import { parallelIngest } from './parallel/stage.js';
+import { deadLetterOrigin, PlanIssue } from './transforms.js';
 
 export interface IngestPipeline {
   config: IngestConfig;
@@ -42,6 +44,10 @@ export interface IngestPipeline {
   /** undefined: the runtime's default (JSON Lines under <checkpoint>/dead-letters/). */
   deadLetters: DeadLetterSink | undefined;
   trigger: Trigger;
+  /** Whether the stateless operators and the encoding run in worker threads (parallel/stage.ts). */
+  parallel: boolean;
+  /** Releases the pipeline's worker threads (after the query ended). */
+  close(): Promise<void>;
 }
 
 /** The KafkaSource options of a config. */
@@ -111,13 +117,22 @@ function dedupOperators(dedup: NonNullable<IngestConfig['dedup']>): OperatorSpec
 /** Constructs the source, operators, sink and dead-letter destination, and plans them. Throws CONFIG_INVALID. */
 export function buildPipeline(config: IngestConfig): IngestPipeline {
   const sourceOptions = kafkaSourceOptions(config);
-  const operators: OperatorSpec[] = [kafkaRecord()];
-  if (config.format.type === 'json') {
-    operators.push(parseJson(config.format.schema, { column: 'value', keep: KAFKA_COLUMNS }));
-  }
-  operators.push(...transformOperators(config.transforms));
-  if (config.dedup) operators.push(...dedupOperators(config.dedup));
-  operators.push(finalize({ origin: config.kafka.scaleOut !== undefined }));
+  // Without dedup (state) and scale-out (rows carry their origin to the sink), the stateless
+  // operators and the Parquet encoding run in worker threads (parallel/stage.ts).
+  let target: DeltaSink | undefined;
+  const stage =
+    config.workers > 0 && !config.dedup && !config.kafka.scaleOut
+      ? parallelIngest(config, {
+          workers: config.workers,
+          target: { encodingPlan: () => (target as DeltaSink).encodingPlan() },
+        })
+      : undefined;
+  const operators: OperatorSpec[] = stage
+    ? [stage]
+    : ingestOperators(config, {
+        origin: config.kafka.scaleOut !== undefined,
+        beforeFinalize: config.dedup ? dedupOperators(config.dedup) : [],
+      });
 
   const schemaOf = new KafkaSource(sourceOptions).schema;
   let outputSchema: StructType;
@@ -146,6 +161,7 @@ export function buildPipeline(config: IngestConfig): IngestPipeline {
     // Scale-out: offsets of record per partition in the table (appId '<name>-<topic>-<partition>').
     ...(config.kafka.scaleOut ? { partitionTransactions: { appIdPrefix: config.name } } : {}),
   });
+  target = sink;
   const scaleOut = config.kafka.scaleOut;
   const source = scaleOut
     ? new KafkaGroupSource(sourceOptions, {
@@ -184,6 +200,10 @@ export function buildPipeline(config: IngestConfig): IngestPipeline {
     config,
     sourceOptions,
     source,
+    parallel: stage !== undefined,
+    close: async () => {
+      await stage?.close();
+    },
     stream: readStream(source, { schema: source.schema }).pipe(...operators),
     outputSchema,
     sink,

@@ -3,17 +3,20 @@
 // append → blind append; complete → overwrite of the whole table; update → copy-on-write MERGE by the
 // query's key columns (merge.ts). prepare() writes the data files, commit() makes them visible in one
 // commit, recognising its own unacknowledged commits and batches another instance already committed.
+// In append mode a batch may also bring data files encoded elsewhere (encoded-file.ts: encodingPlan()
+// gives the plan, workers run encodeForPlan), committed with its rows as if prepare had encoded them.
 
 import { LakestreamError } from '../../common/errors.js';
 import { LocalObjectStore } from '../../storage/local.js';
 import type { ObjectStore } from '../../storage/object-store.js';
 import { SchemaInference } from '../../stream/input/infer-schema.js';
 import type { PreparedBatch, Sink, SinkBatch, SinkCommitOutcome, SinkContext } from '../../stream/sink.js';
-import type { OutputMode } from '../../stream/types.js';
+import type { EncodedFile, OutputMode } from '../../stream/types.js';
 import type { StructType } from '../schema.js';
 import type { AddAction, MetadataAction } from './actions.js';
 import { writeCheckpoint } from './checkpoint-writer.js';
 import type { ReadPredicate } from './conflict-checker.js';
+import { DELTA_PARQUET, type DeltaEncodedFile, type DeltaEncodingPlan, isDeltaEncodedFile } from './encoded-file.js';
 import { DeltaError } from './errors.js';
 import type { ParquetCompression } from './file-names.js';
 import { checkpointInterval, cleanupExpiredLogs } from './log-cleanup.js';
@@ -22,7 +25,7 @@ import { partitionAppId, planPartitionTxns, rowsAboveFloors } from './partition-
 import { checkWriteSchema } from './schema-check.js';
 import type { DeltaSnapshot } from './snapshot.js';
 import { type AppTransaction, DeltaTable, type DeltaTableOptions } from './table.js';
-import { DeltaTransaction, type Operation } from './transaction.js';
+import { DeltaTransaction, type EncodingPlanOptions, type Operation } from './transaction.js';
 
 export interface DeltaSinkOptions {
   /** Where the table is (its root). */
@@ -280,6 +283,89 @@ export class DeltaSink implements Sink {
     }
   }
 
+  /** Pre-encoded data files this sink takes in prepare (SinkBatch.files): Delta's 'delta-parquet' files. */
+  acceptsEncodedFiles(format: string): boolean {
+    return format === DELTA_PARQUET;
+  }
+
+  /** The write settings of the sink's own writes (targetFileSize, compression), for writeFiles and plans. */
+  private get planOptions(): EncodingPlanOptions {
+    return {
+      ...(this.options.targetFileSize !== undefined ? { targetFileSize: this.options.targetFileSize } : {}),
+      ...(this.options.compression ? { compression: this.options.compression } : {}),
+    };
+  }
+
+  /**
+   * Why this sink cannot take pre-encoded files, or undefined when it can: only append mode writes
+   * rows as they come (complete replaces the table, update merges by key), and partitionTransactions
+   * drop rows below their partition's recorded offset, which cannot be done to encoded rows.
+   */
+  private encodedFilesRefusal(mode: OutputMode): string | undefined {
+    if (mode !== 'append') return `pre-encoded data files are written in append mode only, not in ${mode} mode`;
+    if (this.options.partitionTransactions !== undefined) {
+      return 'pre-encoded data files cannot be written with partitionTransactions (rows below their source partition offset cannot be dropped from encoded files)';
+    }
+    return undefined;
+  }
+
+  /**
+   * The plan data files for this sink must be encoded with (encodeForPlan, e.g. in worker threads)
+   * for prepare to take them (SinkBatch.files): the latest table version's schema, partitioning and
+   * properties with this sink's targetFileSize and compression — what prepare would encode rows with.
+   * Refreshes the table. A plan goes stale when the table changes (schema, partitioning, codec or
+   * stats properties): prepare then fails the batch with retryable SINK_PLAN_CHANGED and it re-runs.
+   *
+   * Throws INVALID_ARGUMENT when the sink is not open, its output mode is not append or it keeps
+   * partitionTransactions (prepare refuses files then); TABLE_NOT_FOUND while the table does not exist
+   * (creation deferred to the first batch because no schema was declared); and the plan's own
+   * UNSUPPORTED_FEATURE / INVALID_ARGUMENT faults (DeltaTransaction.encodingPlan).
+   */
+  async encodingPlan(): Promise<DeltaEncodingPlan> {
+    const ctx = this.requireOpen();
+    const refusal = this.encodedFilesRefusal(ctx.outputMode);
+    if (refusal !== undefined) {
+      throw new DeltaError(`no encoding plan: ${refusal}`, {
+        code: 'INVALID_ARGUMENT',
+        context: { outputMode: ctx.outputMode },
+      });
+    }
+    if (!this.handle) {
+      throw new DeltaError(
+        `the Delta table at ${this.store.location} does not exist yet (it is created from the first batch's rows because no schema was declared), so there is no encoding plan; declare the sink's schema to encode ahead of the sink`,
+        { code: 'TABLE_NOT_FOUND' },
+      );
+    }
+    const snapshot = await this.handle.refresh();
+    return this.transaction(snapshot).encodingPlan(this.planOptions);
+  }
+
+  /**
+   * The batch's pre-encoded files, checked to be Delta files this sink takes now (INVALID_ARGUMENT
+   * otherwise, naming why); empty without files.
+   */
+  private encodedFilesOf(files: readonly EncodedFile[] | undefined, mode: OutputMode): readonly DeltaEncodedFile[] {
+    if (files === undefined) return [];
+    if (!Array.isArray(files)) {
+      throw new DeltaError('batch files must be an array', { code: 'INVALID_ARGUMENT' });
+    }
+    if (files.length === 0) return [];
+    const refusal = this.encodedFilesRefusal(mode);
+    if (refusal !== undefined) {
+      throw new DeltaError(refusal, { code: 'INVALID_ARGUMENT', context: { outputMode: mode, files: files.length } });
+    }
+    files.forEach((file: EncodedFile, index) => {
+      if (!isDeltaEncodedFile(file)) {
+        const format = typeof file === 'object' && file !== null ? file.format : undefined;
+        throw new DeltaError(
+          `batch file ${index} is not a Delta data file (format ${JSON.stringify(format)}; the Delta sink takes '${DELTA_PARQUET}' files made by encodeForPlan)`,
+          { code: 'INVALID_ARGUMENT', context: { file: index, format } },
+        );
+      }
+    });
+    return files as readonly DeltaEncodedFile[];
+  }
+
   private requireOpen(): SinkContext {
     if (this.closed) throw new DeltaError('the Delta sink is closed', { code: 'INVALID_ARGUMENT' });
     if (!this.context) throw new DeltaError('the Delta sink is not open', { code: 'INVALID_ARGUMENT' });
@@ -324,6 +410,13 @@ export class DeltaSink implements Sink {
    * on a transaction of the latest snapshot; nothing is visible until commit(). Returns a batch to
    * skip when it is empty (append, update) and an already-committed batch when the table's txn of
    * the query is at or after batchId. Throws SCHEMA_MISMATCH / INVALID_DATA for rows that do not fit.
+   *
+   * `batch.files` (pre-encoded under encodingPlan(), append mode without partitionTransactions only,
+   * else INVALID_ARGUMENT) are stored and committed with the rows' files, as if prepare had encoded
+   * them (DeltaTransaction.addEncodedFiles); a batch with files is not empty, and numRows counts
+   * their records. Files of a stale plan fail with retryable SINK_PLAN_CHANGED; rows that would
+   * evolve the schema (mergeSchema) together with files are INVALID_ARGUMENT, as the files were
+   * encoded with the schema before the change.
    */
   async prepare(batch: SinkBatch): Promise<PreparedBatch> {
     const ctx = this.requireOpen();
@@ -334,10 +427,19 @@ export class DeltaSink implements Sink {
     }
     if (!Array.isArray(rows)) throw new DeltaError('batch rows must be an array', { code: 'INVALID_ARGUMENT' });
     const mode = ctx.outputMode;
+    const files = this.encodedFilesOf(batch.files, mode);
+    const encodedRows = files.reduce((n, file) => n + file.numRecords, 0);
     const skip = () => new DeltaPreparedBatch(this, batchId, rows.length, { kind: 'skip' });
     const byPartition = this.options.partitionTransactions !== undefined && batch.sourceRanges !== undefined;
-    if (rows.length === 0 && mode !== 'complete' && !byPartition) return skip();
+    if (rows.length === 0 && files.length === 0 && mode !== 'complete' && !byPartition) return skip();
     if (!this.handle) {
+      if (files.length > 0) {
+        // encodingPlan() refuses to plan for a table that does not exist: these files have no plan.
+        throw new DeltaError(
+          `the batch brings pre-encoded data files but the Delta table at ${this.store.location} does not exist yet`,
+          { code: 'INVALID_ARGUMENT', context: { files: files.length } },
+        );
+      }
       // Deferred creation: neither the options nor the query declared a schema.
       if (rows.length === 0) return skip(); // complete mode, no table yet: nothing to replace
       this.handle = await this.create(inferTableSchema(rows));
@@ -346,7 +448,7 @@ export class DeltaSink implements Sink {
     const txn: AppTransaction = { appId: ctx.queryId, version: batchId };
     const tx = this.transaction(snapshot);
     if (tx.alreadyCommitted([txn])) {
-      return new DeltaPreparedBatch(this, batchId, rows.length, {
+      return new DeltaPreparedBatch(this, batchId, rows.length + encodedRows, {
         kind: 'already-committed',
         version: snapshot.version,
       });
@@ -367,11 +469,15 @@ export class DeltaSink implements Sink {
       ...(this.options.mergeSchema !== undefined ? { mergeSchema: this.options.mergeSchema } : {}),
       ...(dataSchema ? { dataSchema } : {}),
     });
+    if (changed && files.length > 0) {
+      // The files hold the old schema's columns; a plan check after the change would fail every re-run.
+      throw new DeltaError(
+        "the batch's rows change the table schema (mergeSchema) but it also brings pre-encoded data files, encoded with the schema before the change; write such rows without pre-encoded files",
+        { code: 'INVALID_ARGUMENT', context: { files: files.length } },
+      );
+    }
     if (changed) tx.updateMetadata({ ...tx.metadata, schemaString: JSON.stringify(schema) });
-    const writeOptions = {
-      ...(this.options.targetFileSize !== undefined ? { targetFileSize: this.options.targetFileSize } : {}),
-      ...(this.options.compression ? { compression: this.options.compression } : {}),
-    };
+    const writeOptions = this.planOptions;
 
     const fileOptions = {
       ...writeOptions,
@@ -387,7 +493,10 @@ export class DeltaSink implements Sink {
     let metrics: MergeMetrics | undefined;
     switch (mode) {
       case 'append':
-        adds = await tx.writeFiles(rows, fileOptions);
+        // The encoded files first: a stale plan (SINK_PLAN_CHANGED) fails before the rows are encoded.
+        // A commit retry (rebuild) re-adds them with the rows' files from record.adds.
+        adds = files.length > 0 ? await tx.addEncodedFiles(files, writeOptions) : [];
+        adds = [...adds, ...(await tx.writeFiles(rows, fileOptions))];
         break;
       case 'complete':
         readWholeTable = true;
@@ -425,7 +534,12 @@ export class DeltaSink implements Sink {
       partitionTxns,
       operation,
     };
-    return new DeltaPreparedBatch(this, batchId, rows.length, { kind: 'write', record, transaction: tx, metrics });
+    return new DeltaPreparedBatch(this, batchId, rows.length + encodedRows, {
+      kind: 'write',
+      record,
+      transaction: tx,
+      metrics,
+    });
   }
 
   private own(prepared: PreparedBatch): DeltaPreparedBatch {

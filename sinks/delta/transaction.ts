@@ -1,8 +1,11 @@
 // DeltaTransaction: one optimistic transaction on a snapshot. It writes data files (grouped by partition,
 // split near a target size or across the encode pool, with Spark-compatible stats), collects
 // add/remove/metaData/txn actions and what it read, and commits them (commitInfo first) through
-// commit.ts, then runs post-commit hooks.
+// commit.ts, then runs post-commit hooks. Its encoding plan (the resolved codec, data schema, stats
+// settings and target size) is shared with data files encoded elsewhere (encoded-file.ts), which
+// addEncodedFiles stores exactly as writeFiles stores its own.
 import { randomUUID } from 'node:crypto';
+import { LakestreamError } from '../../common/errors.js';
 import type { ObjectStore } from '../../storage/object-store.js';
 import {
   defaultEncodePool,
@@ -10,12 +13,14 @@ import {
   encodeRowsAsync,
   ParquetEncodeError,
   type ParquetEncodePool,
+  type ParquetWriteOptions,
 } from '../parquet/index.js';
 import type { DataType, StructType } from '../schema.js';
 import type { Action, AddAction, MetadataAction, ProtocolAction, RemoveAction, TxnAction } from './actions.js';
 import { type CommitOptions, type CommitOutcome, commitWithRetries } from './commit.js';
 import { writeCompression } from './compression.js';
 import type { IsolationLevel, ReadPredicate, TransactionSummary } from './conflict-checker.js';
+import type { DeltaEncodedFile, DeltaEncodingPlan } from './encoded-file.js';
 import { DeltaError } from './errors.js';
 import { dataFileName, encodeLogPath, type ParquetCompression, partitionDirectory } from './file-names.js';
 import { serializePartitionValue, toCanonical } from './partition-values.js';
@@ -23,7 +28,7 @@ import { assertWritable } from './protocol.js';
 import { canonicalPath } from './replay.js';
 import { parseSchema } from './schema-json.js';
 import type { DeltaSnapshot } from './snapshot.js';
-import { buildStats, statsOptionsFromProperties } from './stats.js';
+import { buildStats, STATS_DEFAULTS, type StatsOptions, statsOptionsFromProperties } from './stats.js';
 
 /** lakestream's version, written into commitInfo.engineInfo (a test keeps it equal to package.json's). */
 export const ENGINE_VERSION = '0.1.0';
@@ -43,11 +48,16 @@ export interface TransactionOptions {
   onPostCommitError?: (error: unknown) => void;
 }
 
-/** How writeFiles lays out data files. */
-export interface WriteFilesOptions {
-  /** Target size of one data file in bytes; rows are split into files of about this size. */
+/** The write settings an encoding plan depends on (DeltaTransaction.encodingPlan). */
+export interface EncodingPlanOptions {
+  /** Target size of one data file in bytes; rows are split into files of about this size. Default 128 MiB. */
   targetFileSize?: number;
+  /** Parquet codec; default: the table property delta.parquet.compression.codec, else snappy (compression.ts). */
   compression?: ParquetCompression;
+}
+
+/** How writeFiles lays out data files. */
+export interface WriteFilesOptions extends EncodingPlanOptions {
   /** add.dataChange: false for rearranging data (optimize). Default true. */
   dataChange?: boolean;
   /** Expected bytes per row in the encoded files (e.g. from files being compacted); default: estimated. */
@@ -171,6 +181,89 @@ function estimateRowBytes(rows: readonly Row[]): number {
 export function dataSchemaOf(schema: StructType, partitionColumns: readonly string[]): StructType {
   if (partitionColumns.length === 0) return schema;
   return { type: 'struct', fields: schema.fields.filter((f) => !partitionColumns.includes(f.name)) };
+}
+
+/** Rows of one file of a group with `remaining` rows left, for files near `target` bytes. */
+function fileRows(target: number, bytesPerRow: number, remaining: number): number {
+  return Math.max(1, Math.min(remaining, Math.floor(target / bytesPerRow)));
+}
+
+/**
+ * The row count of the first data file of a partition group of `rows`, for files near `target`
+ * bytes: from `bytesPerRowHint` when positive, else from an estimate of the rows' in-memory size
+ * (sampled). Equal to rows.length when the group fits one file. The file split of writeFiles and of
+ * encodeForPlan (encoded-file.ts): first this, then, once the first file is encoded, remainingFileRows.
+ */
+export function firstFileRows(rows: readonly Row[], target: number, bytesPerRowHint?: number): number {
+  const hint = bytesPerRowHint && bytesPerRowHint > 0 ? bytesPerRowHint : undefined;
+  return fileRows(target, hint ?? estimateRowBytes(rows), rows.length);
+}
+
+/**
+ * The row counts of the files after the first of a group of `total` rows, in order: the first file
+ * (`firstCount` rows, `firstBytes` bytes once encoded) calibrates the bytes per row, the remaining
+ * rows are cut with that ratio into files near `target` bytes. Empty when the first file holds them all.
+ */
+export function remainingFileRows(total: number, target: number, firstCount: number, firstBytes: number): number[] {
+  const bytesPerRow = Math.max(1, firstBytes / firstCount);
+  const counts: number[] = [];
+  for (let start = firstCount; start < total; ) {
+    const count = fileRows(target, bytesPerRow, total - start);
+    counts.push(count);
+    start += count;
+  }
+  return counts;
+}
+
+/**
+ * The encoding plan of a table: its schema, partition columns and properties (metaData.configuration)
+ * and the write's settings resolved into what the Parquet encoder and the stats need. Throws
+ * UNSUPPORTED_FEATURE for column invariants (lakestream cannot enforce them), INVALID_ARGUMENT for a
+ * targetFileSize that is not a positive number or a compression property lakestream cannot write.
+ */
+function planEncoding(
+  schema: StructType,
+  partitionColumns: readonly string[],
+  configuration: Readonly<Record<string, string>>,
+  options: EncodingPlanOptions,
+): DeltaEncodingPlan {
+  if (hasInvariants(schema)) {
+    throw new DeltaError('the table schema has column invariants (delta.invariants), which lakestream cannot enforce', {
+      code: 'UNSUPPORTED_FEATURE',
+      context: { feature: 'invariants' },
+    });
+  }
+  const targetFileSize = options.targetFileSize ?? WRITE_DEFAULTS.targetFileSize;
+  if (!(Number.isFinite(targetFileSize) && targetFileSize > 0)) {
+    throw new DeltaError(`targetFileSize must be a positive number, got ${targetFileSize}`, {
+      code: 'INVALID_ARGUMENT',
+    });
+  }
+  const compression = writeCompression(options.compression, configuration);
+  const statsOptions: StatsOptions = statsOptionsFromProperties(configuration);
+  // With dataSkippingStatsColumns the encoder collects every leaf and buildStats picks the listed ones.
+  const statsColumns =
+    statsOptions.statsColumns !== undefined ? -1 : (statsOptions.numIndexedCols ?? STATS_DEFAULTS.numIndexedCols);
+  const fields = {
+    tableSchema: schema,
+    partitionColumns: [...partitionColumns],
+    dataSchema: dataSchemaOf(schema, partitionColumns),
+    compression,
+    statsColumns,
+    statsOptions,
+    targetFileSize,
+  };
+  return { key: JSON.stringify(fields), ...fields };
+}
+
+/** The Parquet encoder options of a plan's data files. */
+export function planWriteOptions(plan: DeltaEncodingPlan): ParquetWriteOptions {
+  return { compression: plan.compression, statsColumns: plan.statsColumns };
+}
+
+/** add.stats of a data file of `plan` holding `rows` (partition columns removed), from the encoder's statistics. */
+export function planFileStats(plan: DeltaEncodingPlan, rows: readonly Row[], encoded: EncodedParquet): string {
+  return buildStats(plan.dataSchema, rows, encoded.stats, plan.statsOptions);
 }
 
 /**
@@ -319,27 +412,10 @@ export class DeltaTransaction {
    * minRowsPerFile), partition columns left out of the files. Records and returns the add actions.
    */
   async writeFiles(rows: readonly Row[], options: WriteFilesOptions = {}): Promise<AddAction[]> {
-    const schema = this.schema;
-    if (hasInvariants(schema)) {
-      throw new DeltaError(
-        'the table schema has column invariants (delta.invariants), which lakestream cannot enforce',
-        {
-          code: 'UNSUPPORTED_FEATURE',
-          context: { feature: 'invariants' },
-        },
-      );
-    }
-    const target = options.targetFileSize ?? WRITE_DEFAULTS.targetFileSize;
-    if (!(Number.isFinite(target) && target > 0)) {
-      throw new DeltaError(`targetFileSize must be a positive number, got ${target}`, { code: 'INVALID_ARGUMENT' });
-    }
-    const compression = writeCompression(options.compression, this.metadata.configuration);
+    const plan = this.encodingPlan(options);
+    const target = plan.targetFileSize;
     const dataChange = options.dataChange ?? true;
-    const partitionColumns = this.partitionColumns;
-    const dataSchema = dataSchemaOf(schema, partitionColumns);
-    const statsOptions = statsOptionsFromProperties(this.metadata.configuration);
-    const encoderStatsColumns = statsOptions.statsColumns !== undefined ? -1 : (statsOptions.numIndexedCols ?? 32);
-    const groups = groupByPartition(rows, schema, partitionColumns);
+    const groups = groupByPartition(rows, plan.tableSchema, plan.partitionColumns);
     if (options.checkPartition) for (const group of groups) options.checkPartition(group.values);
     const pool = options.encodePool === undefined ? defaultEncodePool() : options.encodePool;
     const minRowsPerFile = positiveIntegerOption(
@@ -355,14 +431,14 @@ export class DeltaTransaction {
     // Files are encoded concurrently (one being built on this thread while each worker writes one)
     // but put, numbered and recorded strictly in plan order, so the adds and names are deterministic.
     const limit = new Limiter(pool === null ? 1 : pool.size + 1);
-    const encodeOptions = { compression, statsColumns: encoderStatsColumns };
+    const encodeOptions = planWriteOptions(plan);
     let stopped = false;
     const planFile = (group: PartitionGroup, start: number, count: number): PlannedFile => {
       const chunk = start === 0 && count === group.rows.length ? group.rows : group.rows.slice(start, start + count);
       const encoded = limit.run(async () => {
         if (stopped) throw new Error('writeFiles stopped after an earlier failure');
         try {
-          return await encodeRowsAsync(dataSchema, chunk, encodeOptions, pool);
+          return await encodeRowsAsync(plan.dataSchema, chunk, encodeOptions, pool);
         } catch (error) {
           throw encodeFailure(error, group, start);
         }
@@ -376,10 +452,7 @@ export class DeltaTransaction {
     // into files encoded concurrently.
     const planGroup = async (group: PartitionGroup): Promise<PlannedFile[]> => {
       const total = group.rows.length;
-      const hint = options.bytesPerRowHint && options.bytesPerRowHint > 0 ? options.bytesPerRowHint : undefined;
-      const fileRows = (bytesPerRow: number, start: number) =>
-        Math.max(1, Math.min(total - start, Math.floor(target / bytesPerRow)));
-      const firstCount = fileRows(hint ?? estimateRowBytes(group.rows), 0);
+      const firstCount = firstFileRows(group.rows, target, options.bytesPerRowHint);
       if (firstCount === total) {
         const parts = parallelFileCount(total, minRowsPerFile, maxParallelFiles);
         const files: PlannedFile[] = [];
@@ -392,9 +465,8 @@ export class DeltaTransaction {
       }
       const files = [planFile(group, 0, firstCount)];
       const first = await (files[0] as PlannedFile).encoded;
-      const bytesPerRow = Math.max(1, first.bytes.byteLength / firstCount);
-      for (let start = firstCount; start < total; ) {
-        const count = fileRows(bytesPerRow, start);
+      let start = firstCount;
+      for (const count of remainingFileRows(total, target, firstCount, first.bytes.byteLength)) {
         files.push(planFile(group, start, count));
         start += count;
       }
@@ -409,19 +481,10 @@ export class DeltaTransaction {
     try {
       for (let g = 0; g < groups.length; g++) {
         const group = groups[g] as PartitionGroup;
-        const dir = partitionDirectory(partitionColumns, group.values);
         for (const file of await (plans[g] as Promise<PlannedFile[]>)) {
           const encoded = await file.encoded;
-          const key = `${dir}${dataFileName(this.fileCounter++, compression)}`;
-          await this.store.put(key, encoded.bytes);
-          written.push({
-            path: encodeLogPath(key),
-            partitionValues: { ...group.values },
-            size: encoded.bytes.byteLength,
-            modificationTime: this.now(),
-            dataChange,
-            stats: buildStats(dataSchema, file.chunk, encoded.stats, statsOptions),
-          });
+          const stats = planFileStats(plan, file.chunk, encoded);
+          written.push(await this.putDataFile(plan, group.values, encoded.bytes, stats, dataChange));
         }
       }
     } catch (error) {
@@ -430,6 +493,74 @@ export class DeltaTransaction {
     }
     this.adds.push(...written);
     return written;
+  }
+
+  /**
+   * The encoding plan of this transaction's writes with `options`: what writeFiles encodes its rows
+   * with, and what pre-encoded files must have been encoded with to be added (addEncodedFiles). Reads
+   * the schema, partition columns and metaData.configuration this transaction writes with (so a
+   * metadata update in it changes the plan and its key). Plain, structured-clonable data for worker
+   * threads (encodeForPlan). Throws UNSUPPORTED_FEATURE for column invariants and INVALID_ARGUMENT for
+   * a bad targetFileSize or compression property, as writeFiles does.
+   */
+  encodingPlan(options: EncodingPlanOptions = {}): DeltaEncodingPlan {
+    return planEncoding(this.schema, this.partitionColumns, this.metadata.configuration, options);
+  }
+
+  /**
+   * Stores data files encoded elsewhere (encodeForPlan, e.g. in a worker thread) exactly as writeFiles
+   * stores its own: under the partition folder with the next file name of this transaction, add
+   * actions with their partition values, size, modificationTime now, dataChange true and their stats.
+   * Records and returns the add actions, in the order of `files`.
+   *
+   * Every file must carry the key of `this.encodingPlan(options)`: a different key means the table's
+   * schema, partitioning or write settings changed since the plan was taken, and the files no longer
+   * match what writeFiles would write — a retryable SINK_PLAN_CHANGED (the batch re-runs with a fresh
+   * plan). A file whose partition values do not name exactly the partition columns, or whose stats
+   * disagree with its numRecords, is INVALID_ARGUMENT. Nothing is stored unless every file passes.
+   */
+  async addEncodedFiles(files: readonly DeltaEncodedFile[], options: EncodingPlanOptions = {}): Promise<AddAction[]> {
+    const plan = this.encodingPlan(options);
+    const stale = files.filter((file) => file.planKey !== plan.key).length;
+    if (stale > 0) {
+      throw new LakestreamError(
+        `${stale} of ${files.length} pre-encoded data files were encoded with another plan: the table's schema, partitioning or write settings changed while the batch was being encoded; the batch runs again`,
+        {
+          code: 'SINK_PLAN_CHANGED',
+          domain: 'external',
+          retryable: true,
+          context: { stale, files: files.length, readVersion: this.readVersion },
+        },
+      );
+    }
+    for (const [index, file] of files.entries()) checkEncodedFile(file, index, plan.partitionColumns);
+    const written: AddAction[] = [];
+    for (const file of files) {
+      written.push(await this.putDataFile(plan, file.partitionValues, file.bytes, file.stats, true));
+    }
+    this.adds.push(...written);
+    return written;
+  }
+
+  /** Puts one encoded data file of `plan` under its partition folder with the next file name; its add action. */
+  private async putDataFile(
+    plan: DeltaEncodingPlan,
+    partitionValues: Readonly<Record<string, string | null>>,
+    bytes: Uint8Array,
+    stats: string,
+    dataChange: boolean,
+  ): Promise<AddAction> {
+    const dir = partitionDirectory(plan.partitionColumns, partitionValues);
+    const key = `${dir}${dataFileName(this.fileCounter++, plan.compression)}`;
+    await this.store.put(key, bytes);
+    return {
+      path: encodeLogPath(key),
+      partitionValues: { ...partitionValues },
+      size: bytes.byteLength,
+      modificationTime: this.now(),
+      dataChange,
+      stats,
+    };
   }
 
   /** The actions this transaction would commit now, commitInfo first. */
@@ -512,9 +643,38 @@ export class DeltaTransaction {
 }
 
 function statsRecords(add: AddAction): number {
-  if (!add.stats) return 0;
-  const m = /"numRecords":(\d+)/.exec(add.stats);
-  return m ? Number(m[1]) : 0;
+  return add.stats ? (numRecordsOf(add.stats) ?? 0) : 0;
+}
+
+/** The numRecords of an add.stats JSON text, undefined when it has none. */
+function numRecordsOf(stats: string): number | undefined {
+  const m = /"numRecords":(\d+)/.exec(stats);
+  return m ? Number(m[1]) : undefined;
+}
+
+/**
+ * Checks the shape of a pre-encoded file beyond its plan key: partition values naming exactly the
+ * partition columns (string or null), bytes, and stats whose numRecords is the file's. INVALID_ARGUMENT.
+ */
+function checkEncodedFile(file: DeltaEncodedFile, index: number, partitionColumns: readonly string[]): void {
+  const fail = (why: string) =>
+    new DeltaError(`pre-encoded data file ${index} ${why}`, { code: 'INVALID_ARGUMENT', context: { file: index } });
+  if (!(file.bytes instanceof Uint8Array) || file.bytes.byteLength === 0) throw fail('has no Parquet bytes');
+  const values = file.partitionValues;
+  const keys = typeof values === 'object' && values !== null ? Object.keys(values) : undefined;
+  if (
+    keys === undefined ||
+    keys.length !== partitionColumns.length ||
+    !partitionColumns.every((c) => c in values && (values[c] === null || typeof values[c] === 'string'))
+  ) {
+    throw fail(`has partition values ${JSON.stringify(values)}, not values of [${partitionColumns.join(', ')}]`);
+  }
+  if (!Number.isSafeInteger(file.numRecords) || file.numRecords < 1) {
+    throw fail(`has numRecords ${file.numRecords}, not a positive integer`);
+  }
+  if (typeof file.stats !== 'string' || numRecordsOf(file.stats) !== file.numRecords) {
+    throw fail(`has stats that do not count its ${file.numRecords} records`);
+  }
 }
 
 /** One data file of writeFiles: its rows and their encoding (started, maybe still running). */
@@ -543,15 +703,22 @@ class Limiter {
   }
 }
 
-interface PartitionGroup {
+/** The rows of one partition value combination (groupByPartition). */
+export interface PartitionGroup {
+  /** Partition values as add.partitionValues holds them (serialized; null for null or ''). */
   values: Record<string, string | null>;
+  /** The rows without their partition columns. */
   rows: Row[];
   /** Index in the caller's rows of each row of the group (undefined: the same index). */
   indices?: number[];
 }
 
-/** A ParquetEncodeError about one row of a group, re-thrown as INVALID_DATA naming the caller's row. */
-function encodeFailure(error: unknown, group: PartitionGroup, offset: number): unknown {
+/**
+ * A ParquetEncodeError about one row of a group, re-thrown as INVALID_DATA naming the caller's row
+ * (`offset`: where the encoded slice starts in the group); other encoder codes become
+ * UNSUPPORTED_FEATURE / INVALID_ARGUMENT DeltaErrors, any other error is returned unchanged.
+ */
+export function encodeFailure(error: unknown, group: PartitionGroup, offset: number): unknown {
   if (!(error instanceof ParquetEncodeError)) return error;
   if (error.code !== 'INVALID_DATA') {
     const code = error.code === 'UNSUPPORTED_TYPE' ? 'UNSUPPORTED_FEATURE' : 'INVALID_ARGUMENT';

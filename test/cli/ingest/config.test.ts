@@ -4,10 +4,10 @@
 // anything is written; env substitution, defaults and the example config.
 
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadConfig, resolveConfig } from '../../../cli/ingest/config.js';
+import { defaultWorkers, loadConfig, resolveConfig } from '../../../cli/ingest/config.js';
 import { buildPipeline } from '../../../cli/ingest/pipeline.js';
 import { runCli } from '../../../cli/run-cli.js';
 import { PROJECT_ROOT } from '../../kit/paths.js';
@@ -235,6 +235,13 @@ describe('lakestream ingest: config validation', () => {
       "target.compression: expected 'snappy', 'zstd' or 'uncompressed'",
     ],
     [
+      'a negative worker count',
+      with_((c) => {
+        c.workers = -1;
+      }),
+      'workers: expected an integer from 0 to 64',
+    ],
+    [
       'two triggers',
       with_((c) => {
         c.trigger = { interval: '5 seconds', availableNow: true };
@@ -302,6 +309,18 @@ describe('lakestream ingest: config validation', () => {
       `lakestream: config ${toml.file}: expected a .yaml, .yml or .json file, got '.toml' [CONFIG_UNREADABLE]`,
     );
     expect(filesUnder(yaml.folder)).toEqual(['pipeline.yaml']);
+  });
+
+  it('workers: the cores but one, at most 4, none on 2 cores or fewer', () => {
+    expect([1, 2, 3, 4, 6, 16].map(defaultWorkers)).toEqual([0, 0, 2, 3, 4, 4]);
+    const config = (workers?: number) =>
+      resolveConfig(
+        { ...BASE, ...(workers === undefined ? {} : { workers }) },
+        { file: 'p.json', baseDir: '/etc/lakestream', env: {} },
+      );
+    expect(config().workers).toBe(defaultWorkers(availableParallelism()));
+    expect(config(0).workers).toBe(0);
+    expect(config(3).workers).toBe(3);
   });
 
   it('without --config is a usage error (exit 2)', async () => {

@@ -199,6 +199,68 @@ result = {
     expect(versions()).toBe(before);
   }, 180_000);
 
+  it('without dedup, the parallel stage (worker threads) writes what the serial pipeline writes', async () => {
+    const count = 30_000;
+    await kafka.createTopic('events-parallel', PARTITIONS);
+    expect(await produce(producer, 'events-parallel', events(count, PARTITIONS))).toBe(count);
+    const noDedup = (workers: number) =>
+      eventsConfig('events-parallel', {
+        dedup: undefined,
+        workers,
+        kafka: {
+          brokers: kafka.brokers,
+          topics: ['events-parallel'],
+          startingOffsets: 'earliest',
+          maxOffsetsPerTrigger: 7_000,
+        },
+      });
+    type Letter = { topic: string; partition: number; offset: number; value: string; reason: string; operator: string };
+    const outcome = async (name: string, workers: number) => {
+      const { file, folder } = writeConfig(name, noDedup(workers));
+      const run = await runDaemon(['--config', file]);
+      expect(run.stderr).toEqual([]);
+      expect(run.code).toBe(0);
+      expect(run.logs.find((l) => l.msg === 'kafka and tables checked')).toMatchObject({ workers });
+      for (const t of ['table', 'dead-letters']) {
+        for (const [txn, n] of txnCounts(join(folder, t))) expect(n, `${t}: ${txn} committed ${n} times`).toBe(1);
+      }
+      const key = (r: Record<string, unknown>) => `${r.source_partition}:${r.source_offset}`;
+      const rows = (await (await DeltaTable.open(new LocalObjectStore(join(folder, 'table')))).scanRows())
+        .map(
+          (r): Record<string, unknown> => ({ ...r, event_time: (r.event_time as Date | null)?.toISOString() ?? null }),
+        )
+        .sort((a, b) => (key(a) < key(b) ? -1 : 1));
+      const letters = (await (await DeltaTable.open(new LocalObjectStore(join(folder, 'dead-letters')))).scanRows())
+        .map((r) => {
+          const { topic, partition, offset, value, reason, operator } = r as unknown as Letter;
+          return { topic, partition, offset: Number(offset), value, reason, operator };
+        })
+        .sort((a, b) => a.partition - b.partition || a.offset - b.offset);
+      return { rows, letters, table: join(folder, 'table'), batches: run.logs.filter((l) => l.msg === 'batch') };
+    };
+    const parallel = await outcome('parallel', 2);
+    const serial = await outcome('serial', 0);
+    // Every record is a row or a dead letter, exactly once.
+    expect(parallel.rows.length + parallel.letters.length).toBe(count);
+    expect(new Set(parallel.rows.map((r) => `${r.source_partition}:${r.source_offset}`)).size).toBe(
+      parallel.rows.length,
+    );
+    expect(parallel.batches.reduce((n, l) => n + Number(l.outputRows), 0)).toBe(parallel.rows.length);
+    expect(parallel.batches.reduce((n, l) => n + Number(l.deadLetters), 0)).toBe(parallel.letters.length);
+    expect(parallel.letters.length).toBeGreaterThan(100);
+    expect(parallel.rows).toEqual(serial.rows);
+    expect(parallel.letters).toEqual(serial.letters);
+    if (readers.available) {
+      const read = await runPython<{ n: number; offsets: number }>(
+        `
+rows = readers.delta_rs_rows(args["table"], columns=["source_partition", "source_offset"])
+result = {"n": len(rows), "offsets": len({(r["source_partition"], r["source_offset"]) for r in rows})}`,
+        { table: parallel.table },
+      );
+      expect(read).toEqual({ n: parallel.rows.length, offsets: parallel.rows.length });
+    }
+  }, 180_000);
+
   it('SIGTERM commits the batch in flight and exits 0; /metrics, /healthz and /readyz answer', async () => {
     await kafka.createTopic('orders', PARTITIONS);
     const order = (i: number) => ({

@@ -27,6 +27,8 @@ function pipelineOf(extra: Record<string, unknown>, schema: Record<string, unkno
       kafka: { brokers: ['127.0.0.1:1'], topics: ['t'] },
       format: { type: 'json', schema },
       target: { delta: { path: './table' } },
+      // The serial operators (the parallel stage runs these same specs: test/cli/ingest/parallel).
+      workers: 0,
       ...extra,
     },
     { file: 't.json', baseDir: dir, env: {} },

@@ -1,0 +1,180 @@
+// parallelIngest: the ingest daemon's stateless pipeline (kafkaRecord → parseJson → transforms →
+// finalize) and the Parquet encoding of its output, run in worker threads. The main thread keeps
+// only what must be serial: reading Kafka, then the sink's commit. Each batch's records are cut
+// into one task per worker; each task returns Delta data files encoded by the sink's current
+// encoding plan plus the records its operators rejected, which become dead letters here, with the
+// original Kafka row and the inner operator's id, exactly as the serial pipeline reports them.
+// Used when the config has no dedup and no scale-out (stateful or per-row-origin work stays serial).
+
+import { siblingModule, WorkerPool } from '../../../common/worker-pool.js';
+import type { DeltaEncodingPlan } from '../../../sinks/delta/encoded-file.js';
+import type { OperatorSpec, StreamOperator } from '../../../stream/operator.js';
+import { planPipeline } from '../../../stream/plan.js';
+import type { EncodedFile, Row, RowGroup } from '../../../stream/types.js';
+import { ingestOperators } from '../operators.js';
+import type { IngestStage, RecordChunk, StageResult, StageTask } from './task.js';
+
+/** Fewest records worth a task of their own (smaller batches run as one task). */
+const MIN_TASK_RECORDS = 4096;
+
+/** Where the stage's files go: the sink's plan for the next files (DeltaSink.encodingPlan). */
+export interface EncodingTarget {
+  encodingPlan(): Promise<DeltaEncodingPlan>;
+}
+
+export interface ParallelIngestOptions {
+  target: EncodingTarget;
+  /** Worker threads. */
+  workers: number;
+  /**
+   * Test seam: the worker module (default ./worker, which serves task.ts runStage). Fault-injection
+   * tests give one that crashes mid-task.
+   */
+  workerModule?: URL;
+}
+
+export interface ParallelIngest extends OperatorSpec {
+  /** Ends the worker threads (idle ones never keep the process alive). */
+  close(): Promise<void>;
+}
+
+/** Splits the groups' records into at most `tasks` runs of near-equal size, at most one chunk per partition each. */
+export function splitRecords(groups: readonly RowGroup[], tasks: number): RecordChunk[][] {
+  let total = 0;
+  for (const g of groups) total += g.rows.length;
+  const per = Math.max(1, Math.ceil(total / Math.max(1, tasks)));
+  const out: RecordChunk[][] = [];
+  let current: RecordChunk[] = [];
+  let room = per;
+  for (const g of groups) {
+    for (let start = 0; start < g.rows.length; ) {
+      const n = Math.min(room, g.rows.length - start);
+      current.push(chunkOf(g, start, n));
+      start += n;
+      room -= n;
+      if (room === 0) {
+        out.push(current);
+        current = [];
+        room = per;
+      }
+    }
+  }
+  if (current.length > 0) out.push(current);
+  return out;
+}
+
+function chunkOf(group: RowGroup, start: number, n: number): RecordChunk {
+  const keys: unknown[] = new Array(n);
+  const values: unknown[] = new Array(n);
+  const offsets = new Float64Array(n);
+  const timestamps = new Float64Array(n);
+  const first = group.rows[start] as Row;
+  for (let i = 0; i < n; i++) {
+    const r = group.rows[start + i] as Row;
+    keys[i] = r.key ?? null;
+    values[i] = r.value ?? null;
+    offsets[i] = r.offset as number;
+    timestamps[i] = (r.timestamp as Date).getTime();
+  }
+  return {
+    partition: group.partition,
+    topic: first.topic as string,
+    kafkaPartition: first.partition as number,
+    keys,
+    values,
+    offsets,
+    timestamps,
+  };
+}
+
+/** The rows of `groups` by partition and offset, to find a rejected record's original row. */
+function sourceRow(groups: readonly RowGroup[], partition: string, offset: number): Row | undefined {
+  for (const g of groups) {
+    if (g.partition !== partition) continue;
+    let lo = 0;
+    let hi = g.rows.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const v = (g.rows[mid] as Row).offset as number;
+      if (v === offset) return g.rows[mid];
+      if (v < offset) lo = mid + 1;
+      else hi = mid - 1;
+    }
+  }
+  return undefined;
+}
+
+export function parallelIngest(
+  stage: Pick<IngestStage, 'format' | 'transforms'>,
+  options: ParallelIngestOptions,
+): ParallelIngest {
+  let pool: WorkerPool<StageTask, StageResult> | undefined;
+  const workers = options.workers;
+  return {
+    kind: 'parallelIngest',
+    async close() {
+      await pool?.close();
+      pool = undefined;
+    },
+    plan(context): StreamOperator {
+      if (!context.schema) throw new Error('parallelIngest needs the source schema');
+      const full: IngestStage = { format: stage.format, transforms: stage.transforms, sourceSchema: context.schema };
+      // Planned here too: config mistakes surface at startup exactly as in the serial pipeline.
+      const inner = planPipeline(ingestOperators(full, { origin: false }), 'append', context.schema);
+      return {
+        id: `${context.index}-parallelIngest`,
+        kind: 'parallelIngest',
+        fingerprint: '',
+        schema: inner.schema,
+        watermark: undefined,
+        async process(groups, ctx) {
+          let total = 0;
+          for (const g of groups) total += g.rows.length;
+          if (total === 0) return groups;
+          const plan = await options.target.encodingPlan();
+          const tasks = splitRecords(groups, Math.min(workers, Math.ceil(total / MIN_TASK_RECORDS)));
+          pool ??= new WorkerPool<StageTask, StageResult>(
+            options.workerModule ?? siblingModule(import.meta.url, 'worker'),
+            {
+              size: workers,
+              name: 'ingest worker',
+              // A task's rows live until its files are encoded: a young generation that holds them
+              // saves promoting them (measured: −5 % CPU per event in bench/kafka-ingest.ts).
+              resourceLimits: { maxYoungGenerationSizeMb: 64 },
+            },
+          );
+          const running = pool;
+          const results = await Promise.all(
+            tasks.map((chunks) =>
+              running.run(
+                {
+                  stage: full,
+                  plan,
+                  batchId: ctx.batchId,
+                  batchTimestampMs: ctx.batchTimestampMs,
+                  watermarkMs: ctx.watermarkMs,
+                  chunks,
+                },
+                chunks.flatMap((c) => [c.offsets.buffer as ArrayBuffer, c.timestamps.buffer as ArrayBuffer]),
+              ),
+            ),
+          );
+          const files: EncodedFile[] = [];
+          results.forEach((result) => {
+            for (const letter of result.letters) {
+              const row = sourceRow(groups, letter.partition, letter.offset);
+              if (!row) {
+                throw new Error(`${letter.operator} rejected an unknown record ${letter.partition}@${letter.offset}`);
+              }
+              ctx.deadLetter({ partition: letter.partition, reason: letter.reason, row, operator: letter.operator });
+            }
+            for (const [k, v] of Object.entries(result.custom))
+              ctx.metrics.custom[k] = (ctx.metrics.custom[k] ?? 0) + v;
+            files.push(...result.files);
+          });
+          return groups.map((g, i) => ({ partition: g.partition, rows: [], ...(i === 0 ? { files } : {}) }));
+        },
+      };
+    },
+  };
+}

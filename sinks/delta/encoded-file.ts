@@ -1,0 +1,134 @@
+// Pre-encoded Delta data files: rows encoded as Parquet data files away from the transaction that
+// commits them (the ingest daemon encodes in worker threads), then stored and committed exactly like
+// the files DeltaTransaction.writeFiles encodes itself. The transaction (or DeltaSink) gives out a
+// DeltaEncodingPlan; encodeForPlan turns rows into DeltaEncodedFiles under it, on any thread; the
+// sink's prepare hands them to DeltaTransaction.addEncodedFiles, which refuses files of a stale plan.
+// No I/O here, nothing of the engine but its EncodedFile type.
+import type { EncodedFile, Row } from '../../stream/types.js';
+import { encodeRows } from '../parquet/index.js';
+import type { StructType } from '../schema.js';
+import type { ParquetCompression } from './file-names.js';
+import type { StatsOptions } from './stats.js';
+import {
+  encodeFailure,
+  firstFileRows,
+  groupByPartition,
+  planFileStats,
+  planWriteOptions,
+  remainingFileRows,
+} from './transaction.js';
+
+/** EncodedFile.format of Delta data files (DeltaEncodedFile); DeltaSink.acceptsEncodedFiles takes it. */
+export const DELTA_PARQUET = 'delta-parquet' as const;
+
+/**
+ * How to encode a Delta table's data files, as DeltaTransaction.encodingPlan resolves it from the
+ * table's schema, partition columns, properties and the write's options. Plain, structured-clonable
+ * data (it is posted to worker threads); treat it as read-only.
+ */
+export interface DeltaEncodingPlan {
+  /**
+   * Identifies every other field (deterministic: equal plans have equal keys). Each file carries it
+   * (DeltaEncodedFile.planKey); addEncodedFiles refuses files whose key is not the plan of the
+   * transaction committing them.
+   */
+  key: string;
+  /** The table schema the rows are written with (partition columns included). */
+  tableSchema: StructType;
+  /** The table's partition columns, in order. */
+  partitionColumns: string[];
+  /** The schema of the data files: tableSchema without the partition columns. */
+  dataSchema: StructType;
+  /** The Parquet codec (the write's option, else delta.parquet.compression.codec, else snappy). */
+  compression: ParquetCompression;
+  /** Leaf columns the encoder collects statistics of (ParquetWriteOptions.statsColumns; -1: all). */
+  statsColumns: number;
+  /** How add.stats is built from them (delta.dataSkippingNumIndexedCols / delta.dataSkippingStatsColumns). */
+  statsOptions: StatsOptions;
+  /** Target size of one data file in bytes. */
+  targetFileSize: number;
+}
+
+/**
+ * One Parquet data file of a Delta table, encoded under a plan: everything its add action needs but
+ * the path (given when it is stored). Structured-clonable (posted back from worker threads).
+ */
+export interface DeltaEncodedFile extends EncodedFile {
+  readonly format: typeof DELTA_PARQUET;
+  /** The complete Parquet file (the data columns only). */
+  readonly bytes: Uint8Array;
+  /** Rows in the file (= the stats' numRecords). */
+  readonly numRecords: number;
+  /** add.partitionValues: every partition column's serialized value, null for null (or ''). */
+  readonly partitionValues: Readonly<Record<string, string | null>>;
+  /** add.stats: the Spark-compatible statistics JSON of the file. */
+  readonly stats: string;
+  /** DeltaEncodingPlan.key of the plan it was encoded under. */
+  readonly planKey: string;
+}
+
+/**
+ * Encodes `rows` (already checked against plan.tableSchema) as the data files writeFiles would write
+ * for them under `plan`, on the calling thread (synchronous, no encode pool; pure: no I/O, `rows`
+ * untouched): grouped by partition values in first-seen order, partition columns left out, each
+ * group split into files near plan.targetFileSize by writeFiles' estimate (a group that fits one file
+ * is one file: writeFiles' parallel split is not applied, the caller already encodes in parallel),
+ * stats built as writeFiles builds them. The files are byte-for-byte those writeFiles writes for the
+ * same rows with maxParallelFiles 1. No rows give no files.
+ *
+ * Throws writeFiles' DeltaErrors: INVALID_DATA for a value that does not fit (context: the index of
+ * the row in `rows`, its column and partition values), UNSUPPORTED_FEATURE / INVALID_ARGUMENT for
+ * other encoder failures and for partition values that cannot be serialized.
+ */
+export function encodeForPlan(plan: DeltaEncodingPlan, rows: readonly Row[]): DeltaEncodedFile[] {
+  const options = planWriteOptions(plan);
+  const files: DeltaEncodedFile[] = [];
+  for (const group of groupByPartition(rows, plan.tableSchema, plan.partitionColumns)) {
+    const encodeSlice = (start: number, count: number): DeltaEncodedFile => {
+      const chunk = start === 0 && count === group.rows.length ? group.rows : group.rows.slice(start, start + count);
+      let encoded: ReturnType<typeof encodeRows>;
+      try {
+        encoded = encodeRows(plan.dataSchema, chunk, options);
+      } catch (error) {
+        throw encodeFailure(error, group, start);
+      }
+      return {
+        format: DELTA_PARQUET,
+        bytes: encoded.bytes,
+        numRecords: chunk.length,
+        partitionValues: { ...group.values },
+        stats: planFileStats(plan, chunk, encoded),
+        planKey: plan.key,
+      };
+    };
+    const total = group.rows.length;
+    const firstCount = firstFileRows(group.rows, plan.targetFileSize);
+    const first = encodeSlice(0, firstCount);
+    files.push(first);
+    let start = firstCount;
+    for (const count of remainingFileRows(total, plan.targetFileSize, firstCount, first.bytes.byteLength)) {
+      files.push(encodeSlice(start, count));
+      start += count;
+    }
+  }
+  return files;
+}
+
+/**
+ * Whether `file` is a Delta data file (format 'delta-parquet' with the DeltaEncodedFile fields). Only
+ * the shape: addEncodedFiles checks that it belongs to the table's current plan.
+ */
+export function isDeltaEncodedFile(file: EncodedFile): file is DeltaEncodedFile {
+  const f = file as Partial<DeltaEncodedFile> | null;
+  return (
+    typeof f === 'object' &&
+    f !== null &&
+    f.format === DELTA_PARQUET &&
+    f.bytes instanceof Uint8Array &&
+    typeof f.numRecords === 'number' &&
+    typeof f.stats === 'string' &&
+    typeof f.planKey === 'string' &&
+    typeof f.partitionValues === 'object' &&
+    f.partitionValues !== null
+  );
+}
