@@ -12,6 +12,7 @@ import { formatDays, MS_PER_DAY, toDays, toEpochMicros, toUnscaledDecimal } from
 import type { DataType, PrimitiveType, StructField, StructType } from '../../sinks/schema.js';
 import { decimalParts } from '../../sinks/schema.js';
 import { type OperatorSpec, operatorBase, type StreamOperator } from '../../stream/operator.js';
+import { rowMaker } from '../../stream/row-maker.js';
 import { setRowOrigin } from '../../stream/row-origin.js';
 import type { Row } from '../../stream/types.js';
 import { KAFKA_PREFIX, type Transform } from './config.js';
@@ -140,9 +141,10 @@ function projection(
         context.watermark && pairs.find((p) => p.from === context.watermark!.column)
           ? { ...context.watermark, column: pairs.find((p) => p.from === context.watermark!.column)!.out }
           : undefined;
-      const outs = pairs.map((p) => p.out);
+      const make = rowMaker(pairs.map((p) => p.out));
       const froms = pairs.map((p) => p.from);
       const n = pairs.length;
+      const values: unknown[] = new Array(n);
       return {
         ...operatorBase(kind, context, fingerprint),
         schema,
@@ -152,9 +154,8 @@ function projection(
             const rows = group.rows;
             for (let i = 0; i < rows.length; i++) {
               const r = rows[i]!;
-              const o: Row = {};
-              for (let j = 0; j < n; j++) o[outs[j]!] = r[froms[j]!] ?? null;
-              rows[i] = o;
+              for (let j = 0; j < n; j++) values[j] = r[froms[j]!] ?? null;
+              rows[i] = make(values);
             }
           }
           return groups;
@@ -596,6 +597,8 @@ export function finalize(options: { origin?: boolean } = {}): OperatorSpec {
       const names = fields.map((f) => f.name);
       const checks = fields.map((f) => ({ name: f.name, nullable: f.nullable, check: valueCheck(f) }));
       const n = names.length;
+      const make = rowMaker(names);
+      const values: unknown[] = new Array(n);
       return {
         ...operatorBase('finalize', context, names.join(',')),
         schema: { type: 'struct', fields },
@@ -604,7 +607,6 @@ export function finalize(options: { origin?: boolean } = {}): OperatorSpec {
           for (const group of groups) {
             const kept: Row[] = [];
             rows: for (const row of group.rows) {
-              const o: Row = {};
               for (let j = 0; j < n; j++) {
                 const c = checks[j]!;
                 const v = row[c.name];
@@ -617,7 +619,7 @@ export function finalize(options: { origin?: boolean } = {}): OperatorSpec {
                     });
                     continue rows;
                   }
-                  o[c.name] = null;
+                  values[j] = null;
                   continue;
                 }
                 const problem = c.check?.(v);
@@ -629,8 +631,9 @@ export function finalize(options: { origin?: boolean } = {}): OperatorSpec {
                   });
                   continue rows;
                 }
-                o[c.name] = v;
+                values[j] = v;
               }
+              const o = make(values);
               if (withOrigin) {
                 // The record's coordinates, for sinks that keep offsets per partition (scale-out).
                 const offset = row['kafka.offset'];

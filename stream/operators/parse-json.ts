@@ -5,6 +5,7 @@
 import type { StructType } from '../../sinks/schema.js';
 import { JsonRejection, parsedJsonConformer } from '../input/conform-json.js';
 import { type OperatorSpec, operatorBase, type StreamOperator } from '../operator.js';
+import { rowMaker } from '../row-maker.js';
 import type { Row } from '../types.js';
 
 export interface ParseJsonOptions {
@@ -49,6 +50,10 @@ export function parseJson(schema: StructType, options: ParseJsonOptions = {}): O
             ],
           }
         : schema;
+      // With kept columns, each output row is made at once with all its columns (row-maker.ts).
+      const names = schema.fields.map((f) => f.name);
+      const make = keep.length > 0 ? rowMaker([...names, ...keep]) : undefined;
+      const values: unknown[] = new Array(names.length + keep.length);
       return {
         ...operatorBase('parseJson', context, `${column}:${JSON.stringify(schema)}:${keep.join(',')}`),
         id,
@@ -99,8 +104,13 @@ export function parseJson(schema: StructType, options: ParseJsonOptions = {}): O
                 });
                 continue;
               }
-              for (const name of keep) result[name] = row[name] ?? null;
-              out.push(result);
+              if (make === undefined) {
+                out.push(result);
+                continue;
+              }
+              for (let j = 0; j < names.length; j++) values[j] = result[names[j] as string];
+              for (let j = 0; j < keep.length; j++) values[names.length + j] = row[keep[j] as string] ?? null;
+              out.push(make(values));
             }
             group.rows = out;
           }
