@@ -8,22 +8,44 @@ import { LakestreamError } from './errors.js';
 /** A fault of a pool task: the worker's LakestreamError as thrown there, or the worker's end. */
 export class WorkerTaskError extends LakestreamError {}
 
-/** What a worker replies to one task. */
+/**
+ * What a worker posts: `ready` once it can take tasks (before that, an exit means it could not
+ * start), then one answer per task. `error` is opaque to the pool (serveWorkerTasks sends a
+ * SerializedError; the options' taskError reads other shapes).
+ */
 export type WorkerReply<R> =
+  | { ready: true }
   | { id: number; ok: true; result: R }
-  | {
-      id: number;
-      ok: false;
-      error: { name: string; message: string; code: string; retryable: boolean; context: Record<string, unknown> };
-    };
+  | { id: number; ok: false; error: unknown };
 
-export interface WorkerPoolOptions {
+/** How serveWorkerTasks sends a handler's error. */
+export interface SerializedError {
+  name: string;
+  message: string;
+  code: string;
+  retryable: boolean;
+  context: Record<string, unknown>;
+}
+
+export interface WorkerPoolOptions<T> {
   /** Threads (default 2). */
   size?: number;
   /** What the pool is for, in error messages ('ingest worker'). */
   name?: string;
   /** V8 heap limits of each worker (e.g. a larger young generation for batch work). */
   resourceLimits?: ResourceLimits;
+  /** Ends a worker after it answered a task with an error (its state is not trusted after one, e.g. a wasm trap). */
+  retireAfterError?: boolean;
+  /** The rejection of a task the worker answered with `error` (default: serveWorkerTasks' error as a WorkerTaskError). */
+  taskError?: (error: unknown, task: T) => unknown;
+  /** The rejection of a task whose worker ended before it was ready (default: WORKER_START_FAILED, not retryable). */
+  startError?: (cause: unknown, exitCode: number, task: T) => unknown;
+  /** The rejection of a task whose worker ended while running it (default: WORKER_EXITED, retryable). */
+  exitError?: (why: string, cause: unknown, exitCode: number, task: T) => unknown;
+  /** The rejection of a task that could not be posted (default: WORKER_TASK_FAILED). */
+  sendError?: (cause: unknown, task: T) => unknown;
+  /** The rejection of tasks after close() (default: POOL_CLOSED). */
+  closedError?: () => unknown;
 }
 
 interface Job<T, R> {
@@ -35,35 +57,42 @@ interface Job<T, R> {
 
 interface Slot<T, R> {
   worker: Worker;
+  /** The worker said it can take tasks. */
+  ready: boolean;
   job: { id: number; job: Job<T, R> } | undefined;
+  /** The worker's uncaught error, if it reported one before exiting. */
   error: unknown;
 }
 
 /**
- * A fixed-size pool of worker threads running one module's task handler.
+ * A fixed-size pool of worker threads running one task handler: a module served by
+ * serveWorkerTasks, or any worker a `start` function makes that speaks WorkerReply.
  *
  * Contract:
  * - Lazy: no thread starts before the first task; at most `size` run, one task each at a time, the
- *   rest wait in FIFO order. Idle workers are `unref()`ed: the pool never keeps a process alive.
- * - `run(task, transfer)` resolves with the handler's result, or rejects with a WorkerTaskError that
- *   carries the code, retryable flag and context of the LakestreamError the handler threw (other
- *   errors: code WORKER_TASK_FAILED, not retryable). A worker that ends while running a task
- *   (crash, out of memory, terminate) rejects it with the retryable WORKER_EXITED and is replaced
- *   by a fresh one for the next task.
- * - `close()` ends every worker; waiting and running tasks reject with POOL_CLOSED.
+ *   rest wait in FIFO order. Idle workers are `unref()`ed: the pool never keeps a process alive,
+ *   while a running task keeps its worker referenced (it is not cut short by the process exiting).
+ * - `run(task, transfer)` resolves with the handler's result, or rejects with: the handler's
+ *   error (by default a WorkerTaskError carrying the code, retryable flag and context of the
+ *   LakestreamError the handler threw; other errors: WORKER_TASK_FAILED, not retryable); for a
+ *   worker that ends while running the task (crash, out of memory, terminate) the retryable
+ *   WORKER_EXITED, and the worker is replaced for the next task; for one that ends before it was
+ *   ready (its module failed to load) the non-retryable WORKER_START_FAILED. The options map each
+ *   of these to a caller's own errors.
+ * - `close()` ends every worker; waiting and running tasks reject with POOL_CLOSED, and later runs too.
  */
 export class WorkerPool<T, R> {
   readonly size: number;
   private readonly name: string;
-  private readonly resourceLimits: ResourceLimits | undefined;
+  private readonly start: () => Worker;
   private readonly slots = new Set<Slot<T, R>>();
   private readonly queue: Job<T, R>[] = [];
   private nextId = 0;
   private closed = false;
 
   constructor(
-    private readonly moduleUrl: URL,
-    options: WorkerPoolOptions = {},
+    worker: URL | (() => Worker),
+    private readonly options: WorkerPoolOptions<T> = {},
   ) {
     const size = options.size ?? 2;
     if (!Number.isSafeInteger(size) || size < 1) {
@@ -75,7 +104,12 @@ export class WorkerPool<T, R> {
     }
     this.size = size;
     this.name = options.name ?? 'worker';
-    this.resourceLimits = options.resourceLimits;
+    this.start = worker instanceof URL ? () => startWorker(worker, options.resourceLimits) : worker;
+  }
+
+  /** Worker threads currently alive (0 before the first task and after close). */
+  get threads(): number {
+    return this.slots.size;
   }
 
   run(task: T, transfer: readonly ArrayBuffer[] = []): Promise<R> {
@@ -92,8 +126,15 @@ export class WorkerPool<T, R> {
     await Promise.all([...this.slots].map((slot) => slot.worker.terminate()));
   }
 
-  private closedError(): WorkerTaskError {
-    return new WorkerTaskError(`the ${this.name} pool is closed`, { code: 'POOL_CLOSED' });
+  /** Test seam: terminates every worker as a crash would (their tasks reject as WORKER_EXITED does). */
+  async terminateWorkersForTesting(): Promise<void> {
+    await Promise.all([...this.slots].map((slot) => slot.worker.terminate()));
+  }
+
+  private closedError(): unknown {
+    return (
+      this.options.closedError?.() ?? new WorkerTaskError(`the ${this.name} pool is closed`, { code: 'POOL_CLOSED' })
+    );
   }
 
   private pump(): void {
@@ -114,8 +155,8 @@ export class WorkerPool<T, R> {
   }
 
   private spawn(): Slot<T, R> {
-    const worker = startWorker(this.moduleUrl, this.resourceLimits);
-    const slot: Slot<T, R> = { worker, job: undefined, error: undefined };
+    const worker = this.start();
+    const slot: Slot<T, R> = { worker, ready: false, job: undefined, error: undefined };
     this.slots.add(slot);
     worker.unref();
     worker.on('message', (reply: WorkerReply<R>) => this.onReply(slot, reply));
@@ -140,25 +181,32 @@ export class WorkerPool<T, R> {
       slot.job = undefined;
       slot.worker.unref();
       job.reject(
-        new WorkerTaskError(`could not send a task to the ${this.name}: ${String(error)}`, {
-          code: 'WORKER_TASK_FAILED',
-          cause: error,
-        }),
+        this.options.sendError?.(error, job.task) ??
+          new WorkerTaskError(`could not send a task to the ${this.name}: ${String(error)}`, {
+            code: 'WORKER_TASK_FAILED',
+            cause: error,
+          }),
       );
     }
   }
 
   private onReply(slot: Slot<T, R>, reply: WorkerReply<R>): void {
+    if ('ready' in reply) {
+      slot.ready = true;
+      return;
+    }
     const running = slot.job;
     if (!running || running.id !== reply.id) return;
     slot.job = undefined;
-    slot.worker.unref();
-    if (reply.ok) running.job.resolve(reply.result);
-    else {
-      const e = reply.error;
-      const error = new WorkerTaskError(e.message, { code: e.code, retryable: e.retryable, context: e.context });
-      error.name = e.name;
-      running.job.reject(error);
+    if (reply.ok) {
+      slot.worker.unref();
+      running.job.resolve(reply.result);
+    } else {
+      if (this.options.retireAfterError) {
+        this.slots.delete(slot);
+        void slot.worker.terminate();
+      } else slot.worker.unref();
+      running.job.reject(this.options.taskError?.(reply.error, running.job.task) ?? fromSerialized(reply.error));
     }
     this.pump();
   }
@@ -168,22 +216,45 @@ export class WorkerPool<T, R> {
     const running = slot.job;
     slot.job = undefined;
     if (running) {
+      const { task } = running.job;
       if (this.closed) running.job.reject(this.closedError());
-      else {
+      else if (!slot.ready && slot.error !== undefined) {
+        running.job.reject(
+          this.options.startError?.(slot.error, exitCode, task) ??
+            new WorkerTaskError(`the ${this.name} could not start: ${String(slot.error)}`, {
+              code: 'WORKER_START_FAILED',
+              cause: slot.error,
+              context: { exitCode },
+            }),
+        );
+      } else {
         const why = slot.error === undefined ? `exit code ${exitCode}` : String(slot.error);
         running.job.reject(
-          new WorkerTaskError(`the ${this.name} ended while running a task (${why})`, {
-            code: 'WORKER_EXITED',
-            retryable: true,
-            domain: 'external',
-            cause: slot.error,
-            context: { exitCode },
-          }),
+          this.options.exitError?.(why, slot.error, exitCode, task) ??
+            new WorkerTaskError(`the ${this.name} ended while running a task (${why})`, {
+              code: 'WORKER_EXITED',
+              retryable: true,
+              domain: 'external',
+              cause: slot.error,
+              context: { exitCode },
+            }),
         );
       }
     }
     this.pump();
   }
+}
+
+/** A WorkerTaskError from serveWorkerTasks' SerializedError. */
+function fromSerialized(error: unknown): WorkerTaskError {
+  const e = error as Partial<SerializedError> | undefined;
+  const out = new WorkerTaskError(String(e?.message ?? error), {
+    code: e?.code ?? 'WORKER_TASK_FAILED',
+    retryable: e?.retryable ?? false,
+    context: e?.context ?? {},
+  });
+  if (e?.name) out.name = e.name;
+  return out;
 }
 
 /** Starts a worker on `moduleUrl`: directly for .js, through tsx's register API for .ts. */
@@ -224,16 +295,17 @@ export async function serveWorkerTasks<T, R>(
         id,
         ok: false,
         error: {
-          name: e?.name ?? 'Error',
+          name: e?.name ?? (error instanceof Error ? error.name : 'Error'),
           message: error instanceof Error ? error.message : String(error),
           code: e?.code ?? 'WORKER_TASK_FAILED',
           retryable: e?.retryable ?? false,
           context: e ? clonable(e.context) : {},
-        },
+        } satisfies SerializedError,
       };
     }
     port.postMessage(reply, transfer);
   });
+  port.postMessage({ ready: true } satisfies WorkerReply<R>);
 }
 
 /** `context` if it survives structured cloning, else its JSON-safe entries. */

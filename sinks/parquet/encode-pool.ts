@@ -2,9 +2,9 @@
 // Parquet bytes), so the calling thread is free while a file is written and several files can be
 // written at once. The process-wide default pool and its LAKESTREAM_PARQUET_WORKERS switch.
 import { availableParallelism } from 'node:os';
-import type { Worker } from 'node:worker_threads';
 import { type Table, tableToIPC } from 'apache-arrow';
-import { type EncodeReply, startEncodeWorker } from './encode-worker.js';
+import { WorkerPool } from '../../common/worker-pool.js';
+import { type EncodeFailure, startEncodeWorker } from './encode-worker.js';
 import { ParquetEncodeError, ParquetWorkerError, ParquetWriterError } from './errors.js';
 import { type ParquetWriteOptions, resolveParquetWriteOptions } from './options.js';
 import { type IpcWriteSettings, ipcWriteSettings, unwrapIpcWrite } from './parquet-writer.js';
@@ -14,27 +14,17 @@ export interface ParquetEncodePoolOptions {
   size?: number;
 }
 
-interface Job {
-  id: number;
+/** One write: an Arrow IPC stream (its buffer is transferred) and how to write it; `rows` is for errors. */
+export interface EncodeTask {
   ipc: Uint8Array;
   settings: IpcWriteSettings;
   rows: number;
-  resolve: (bytes: Uint8Array) => void;
-  reject: (error: unknown) => void;
-}
-
-interface Slot {
-  worker: Worker;
-  /** The worker loaded parquet-wasm and said so. */
-  ready: boolean;
-  job: Job | undefined;
-  /** The worker's uncaught error, if it reported one before exiting. */
-  error: unknown;
 }
 
 /**
  * Worker threads writing Parquet files from Arrow IPC streams, with the exact bytes arrowToParquet
- * writes on the calling thread (both run writeIpcToParquet).
+ * writes on the calling thread (both run writeIpcToParquet). A WorkerPool (common/worker-pool.ts)
+ * of encode workers (encode-worker.ts):
  *
  * - Lazy: no thread starts before the first job; at most `size` run, each one job at a time, the
  *   rest wait in FIFO order.
@@ -49,10 +39,7 @@ interface Slot {
  */
 export class ParquetEncodePool {
   readonly size: number;
-  private readonly slots = new Set<Slot>();
-  private readonly queue: Job[] = [];
-  private nextId = 0;
-  private closed = false;
+  private readonly pool: WorkerPool<EncodeTask, Uint8Array>;
 
   constructor(options: ParquetEncodePoolOptions = {}) {
     const size = options.size ?? Math.min(2, availableParallelism());
@@ -63,11 +50,32 @@ export class ParquetEncodePool {
       });
     }
     this.size = size;
+    this.pool = new WorkerPool<EncodeTask, Uint8Array>(startEncodeWorker, {
+      size,
+      name: 'Parquet encode worker',
+      retireAfterError: true,
+      taskError: (error, task) => writerFailure(error as EncodeFailure, task.rows),
+      startError: (cause, exitCode) =>
+        new ParquetWriterError(
+          `the Parquet encode worker could not start: ${String(cause)} ` +
+            `(set ${POOL_SIZE_ENV}=0 to encode on the calling thread)`,
+          cause,
+          { exitCode },
+        ),
+      exitError: (why, cause, exitCode, task) =>
+        new ParquetWorkerError(`the Parquet encode worker ended while writing a file (${why})`, cause, {
+          exitCode,
+          rows: task.rows,
+        }),
+      sendError: (cause) =>
+        new ParquetWriterError(`could not send the Arrow IPC stream to the encode worker: ${String(cause)}`, cause),
+      closedError,
+    });
   }
 
   /** Worker threads currently alive (0 before the first job and after close). */
   get threads(): number {
-    return this.slots.size;
+    return this.pool.threads;
   }
 
   /**
@@ -90,121 +98,19 @@ export class ParquetEncodePool {
    * `rows` only goes into error context.
    */
   writeIpc(ipc: Uint8Array, settings: IpcWriteSettings, rows: number): Promise<Uint8Array> {
-    if (this.closed) return Promise.reject(closedError());
     const whole = ipc.byteOffset === 0 && ipc.byteLength === ipc.buffer.byteLength && ipc.buffer instanceof ArrayBuffer;
     const own = whole ? ipc : ipc.slice();
-    return new Promise<Uint8Array>((resolve, reject) => {
-      this.queue.push({ id: this.nextId++, ipc: own, settings, rows, resolve, reject });
-      this.pump();
-    });
+    return this.pool.run({ ipc: own, settings, rows }, [own.buffer as ArrayBuffer]);
   }
 
   /** Ends every worker; jobs waiting or in flight reject (non-retryable). Later jobs reject at once. */
   async close(): Promise<void> {
-    this.closed = true;
-    for (const job of this.queue.splice(0)) job.reject(closedError());
-    await Promise.all([...this.slots].map((slot) => slot.worker.terminate()));
+    await this.pool.close();
   }
 
   /** Test seam: terminates every worker as a crash would (their jobs reject with ParquetWorkerError). */
   async terminateWorkersForTesting(): Promise<void> {
-    await Promise.all([...this.slots].map((slot) => slot.worker.terminate()));
-  }
-
-  private pump(): void {
-    while (this.queue.length > 0 && !this.closed) {
-      let slot: Slot | undefined;
-      for (const s of this.slots) {
-        if (s.job === undefined) {
-          slot = s;
-          break;
-        }
-      }
-      if (!slot) {
-        if (this.slots.size >= this.size) return;
-        slot = this.spawn();
-      }
-      this.dispatch(slot, this.queue.shift() as Job);
-    }
-  }
-
-  private spawn(): Slot {
-    const worker = startEncodeWorker();
-    const slot: Slot = { worker, ready: false, job: undefined, error: undefined };
-    this.slots.add(slot);
-    worker.unref();
-    worker.on('message', (reply: EncodeReply) => this.onReply(slot, reply));
-    worker.on('error', (error) => {
-      slot.error ??= error;
-    });
-    worker.on('messageerror', (error) => {
-      slot.error ??= error;
-      void worker.terminate();
-    });
-    worker.on('exit', (code) => this.onExit(slot, code));
-    return slot;
-  }
-
-  private dispatch(slot: Slot, job: Job): void {
-    slot.job = job;
-    slot.worker.ref();
-    try {
-      slot.worker.postMessage({ id: job.id, ipc: job.ipc, settings: job.settings }, [job.ipc.buffer as ArrayBuffer]);
-    } catch (error) {
-      slot.job = undefined;
-      slot.worker.unref();
-      job.reject(
-        new ParquetWriterError(`could not send the Arrow IPC stream to the encode worker: ${String(error)}`, error),
-      );
-    }
-  }
-
-  private onReply(slot: Slot, reply: EncodeReply): void {
-    if ('ready' in reply) {
-      slot.ready = true;
-      return;
-    }
-    const job = slot.job;
-    if (!job || job.id !== reply.id) return;
-    slot.job = undefined;
-    if (reply.ok) {
-      slot.worker.unref();
-      job.resolve(reply.bytes);
-    } else {
-      // Retire the worker: its wasm instance may be left inconsistent by the failure (a trap).
-      this.slots.delete(slot);
-      void slot.worker.terminate();
-      job.reject(writerFailure(reply, job.rows));
-    }
-    this.pump();
-  }
-
-  private onExit(slot: Slot, exitCode: number): void {
-    this.slots.delete(slot);
-    const job = slot.job;
-    slot.job = undefined;
-    if (job) {
-      if (this.closed) job.reject(closedError());
-      else if (!slot.ready && slot.error !== undefined) {
-        job.reject(
-          new ParquetWriterError(
-            `the Parquet encode worker could not start: ${String(slot.error)} ` +
-              `(set ${POOL_SIZE_ENV}=0 to encode on the calling thread)`,
-            slot.error,
-            { exitCode },
-          ),
-        );
-      } else {
-        const why = slot.error === undefined ? `exit code ${exitCode}` : String(slot.error);
-        job.reject(
-          new ParquetWorkerError(`the Parquet encode worker ended while writing a file (${why})`, slot.error, {
-            exitCode,
-            rows: job.rows,
-          }),
-        );
-      }
-    }
-    this.pump();
+    await this.pool.terminateWorkersForTesting();
   }
 }
 
@@ -212,7 +118,7 @@ function closedError(): ParquetWriterError {
   return new ParquetWriterError('the Parquet encode pool is closed', undefined);
 }
 
-function writerFailure(reply: Extract<EncodeReply, { ok: false }>, rows: number): unknown {
+function writerFailure(reply: EncodeFailure, rows: number): unknown {
   if (reply.stage === 'worker') {
     return new ParquetWriterError(`the Parquet encode worker failed: ${String(reply.error)}`, reply.error, { rows });
   }

@@ -7,24 +7,20 @@
 // absolute path (createRequire from this module), so the worker `require`s the same package build.
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
-import { type IpcWriteSettings, writeIpcToParquet } from './parquet-writer.js';
-
-/** A write request to a worker. `ipc`'s buffer is transferred (the sender loses it). */
-export interface EncodeJob {
-  id: number;
-  ipc: Uint8Array;
-  settings: IpcWriteSettings;
-}
+import { writeIpcToParquet } from './parquet-writer.js';
 
 /**
- * A worker's messages: `ready` once parquet-wasm is loaded, then one answer per job in order. On
- * failure `stage` is writeIpcToParquet's ('read', 'write') or 'worker' (anything else threw);
- * `error` is the thrown value, structured-cloned (or its String() when it cannot be cloned).
+ * How a worker answers a job it could not write (the error of a WorkerPool reply): `stage` is
+ * writeIpcToParquet's ('read', 'write') or 'worker' (anything else threw); `error` is the thrown
+ * value, structured-cloned (or its String() when it cannot be cloned). The worker speaks the
+ * WorkerPool protocol (common/worker-pool.ts): `{ ready: true }` once parquet-wasm is loaded, then
+ * per task `{ id, task: { ipc, settings } }` → `{ id, ok: true, result: bytes }` or
+ * `{ id, ok: false, error: EncodeFailure }`.
  */
-export type EncodeReply =
-  | { ready: true }
-  | { id: number; ok: true; bytes: Uint8Array }
-  | { id: number; ok: false; stage: 'read' | 'write' | 'worker'; error: unknown };
+export interface EncodeFailure {
+  stage: 'read' | 'write' | 'worker';
+  error: unknown;
+}
 
 /** The worker's program (CommonJS, as eval'd worker code is). */
 function workerSource(): string {
@@ -34,23 +30,23 @@ const { parentPort, workerData } = require('node:worker_threads');
 const __name = (fn) => fn;
 const writeIpcToParquet = (${writeIpcToParquet.toString()});
 const pq = require(workerData.parquetWasm);
-parentPort.on('message', (job) => {
+parentPort.on('message', ({ id, task }) => {
   let result;
   try {
-    result = writeIpcToParquet(pq, job.ipc, job.settings);
+    result = writeIpcToParquet(pq, task.ipc, task.settings);
   } catch (error) {
     result = { ok: false, stage: 'worker', error };
   }
   if (result.ok) {
     const bytes = result.bytes;
     const own = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice();
-    parentPort.postMessage({ id: job.id, ok: true, bytes: own }, [own.buffer]);
+    parentPort.postMessage({ id, ok: true, result: own }, [own.buffer]);
     return;
   }
   try {
-    parentPort.postMessage({ id: job.id, ok: false, stage: result.stage, error: result.error });
+    parentPort.postMessage({ id, ok: false, error: { stage: result.stage, error: result.error } });
   } catch {
-    parentPort.postMessage({ id: job.id, ok: false, stage: result.stage, error: String(result.error) });
+    parentPort.postMessage({ id, ok: false, error: { stage: result.stage, error: String(result.error) } });
   }
 });
 parentPort.postMessage({ ready: true });
@@ -61,7 +57,7 @@ let cached: { source: string; parquetWasm: string } | undefined;
 
 /**
  * Starts one encode worker (it posts `{ ready: true }` once it can take jobs; jobs posted earlier
- * wait in its queue). The caller owns the Worker: listeners, ref/unref, terminate.
+ * wait in its queue). The caller (a WorkerPool) owns the Worker: listeners, ref/unref, terminate.
  */
 export function startEncodeWorker(): Worker {
   cached ??= {

@@ -64,6 +64,39 @@ describe('WorkerPool', () => {
     expect(after.threadId).not.toBe(first.threadId);
   });
 
+  it('rejects the task of a worker that cannot start with the non-retryable WORKER_START_FAILED', async () => {
+    const broken = new WorkerPool<PoolTestTask, PoolTestResult>(
+      new URL('./fixtures/broken-worker.ts', import.meta.url),
+      {
+        size: 1,
+        name: 'test worker',
+      },
+    );
+    try {
+      const error = await broken.run(sum([1])).catch((e) => e);
+      expect(error).toMatchObject({ code: 'WORKER_START_FAILED', retryable: false });
+      expect(error.message).toContain('the test worker could not start: Error: this module cannot load');
+      expect(broken.threads).toBe(0);
+    } finally {
+      await broken.close();
+    }
+  });
+
+  it('retireAfterError replaces a worker that answered with an error; hooks map the errors', async () => {
+    pool = new WorkerPool(MODULE, {
+      size: 1,
+      retireAfterError: true,
+      taskError: (error) => new Error(`mapped: ${(error as { code: string }).code}`),
+      exitError: (why) => new Error(`gone: ${why}`),
+    });
+    const first = await pool.run(sum([1]));
+    expect(pool.threads).toBe(1);
+    await expect(pool.run({ op: 'fail', code: 'X_FAILED', retryable: false })).rejects.toThrow('mapped: X_FAILED');
+    const next = await pool.run(sum([1]));
+    expect(next.threadId).not.toBe(first.threadId);
+    await expect(pool.run({ op: 'exit' })).rejects.toThrow('gone: exit code 3');
+  });
+
   it('close() rejects waiting tasks with POOL_CLOSED, and later runs too', async () => {
     pool = new WorkerPool(MODULE, { size: 1 });
     const running = pool.run(sum([1], 200));
