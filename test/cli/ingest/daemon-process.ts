@@ -1,8 +1,9 @@
 // Runs `lakestream ingest` as a real child process (node with the tsx loader: one process, so signals
-// reach the daemon itself) and follows its JSON log lines.
+// reach the daemon itself; or, with `compiled`, the tsc output as the package's bin runs it) and
+// follows its JSON log lines. compileCli builds that output.
 
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { type ChildProcessWithoutNullStreams, execFile, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { PROJECT_ROOT } from '../../kit/paths.js';
@@ -25,9 +26,31 @@ export interface DaemonProcess {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Spawns `lakestream ingest <args>` (default: --config <config>). */
-export function spawnDaemon(args: string[], env: NodeJS.ProcessEnv = {}): DaemonProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, 'cli/main.ts'), 'ingest', ...args], {
+/**
+ * Compiles the sources as `npm run build` does (tsconfig.build.json), into a new folder under
+ * .cache/ (inside the project, so the compiled files resolve its node_modules). Returns the folder.
+ */
+export async function compileCli(): Promise<string> {
+  const outDir = mkdtempSync(join(PROJECT_ROOT, '.cache', 'compiled-'));
+  const tsc = join(PROJECT_ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+  await new Promise<void>((resolve, reject) => {
+    execFile(
+      process.execPath,
+      [tsc, '-p', join(PROJECT_ROOT, 'tsconfig.build.json'), '--outDir', outDir],
+      { cwd: PROJECT_ROOT },
+      (error, stdout) => (error ? reject(new Error(`tsc failed: ${stdout}`)) : resolve()),
+    );
+  });
+  return outDir;
+}
+
+/**
+ * Spawns `lakestream ingest <args>` (default: --config <config>): the TypeScript sources under tsx,
+ * or with `compiled` (compileCli's folder) the compiled JavaScript under plain node.
+ */
+export function spawnDaemon(args: string[], env: NodeJS.ProcessEnv = {}, compiled?: string): DaemonProcess {
+  const entry = compiled ? [join(compiled, 'cli/main.js')] : ['--import', 'tsx', join(PROJECT_ROOT, 'cli/main.ts')];
+  const child = spawn(process.execPath, [...entry, 'ingest', ...args], {
     cwd: PROJECT_ROOT,
     env: { ...process.env, ...env },
     stdio: ['pipe', 'pipe', 'pipe'],
@@ -79,8 +102,8 @@ export function spawnDaemon(args: string[], env: NodeJS.ProcessEnv = {}): Daemon
 }
 
 /** Runs the daemon to its end. */
-export async function runDaemon(args: string[], env: NodeJS.ProcessEnv = {}) {
-  const daemon = spawnDaemon(args, env);
+export async function runDaemon(args: string[], env: NodeJS.ProcessEnv = {}, compiled?: string) {
+  const daemon = spawnDaemon(args, env, compiled);
   const { code, signal } = await daemon.exited;
   return { code, signal, logs: daemon.logs, stderr: daemon.stderr };
 }

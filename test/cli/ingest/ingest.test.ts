@@ -16,7 +16,7 @@ import { requireCapability } from '../../kit/capability.js';
 import { type StartedKafka, startKafka } from '../../kit/kafka.js';
 import { PROJECT_ROOT } from '../../kit/paths.js';
 import { runPython } from '../../kit/python.js';
-import { filesUnder, type LogLine, runDaemon, spawnDaemon, txnCounts } from './daemon-process.js';
+import { compileCli, filesUnder, type LogLine, runDaemon, spawnDaemon, txnCounts } from './daemon-process.js';
 import { EVENT_SCHEMA, events, produce } from './events.js';
 
 const cap = await requireCapability(containerRuntime);
@@ -200,6 +200,8 @@ result = {
   }, 180_000);
 
   it('without dedup, the parallel stage (worker threads) writes what the serial pipeline writes', async () => {
+    // The worker threads as users run them: the compiled daemon (worker.js), not the tsx sources.
+    const compiled = await compileCli();
     const count = 30_000;
     await kafka.createTopic('events-parallel', PARTITIONS);
     expect(await produce(producer, 'events-parallel', events(count, PARTITIONS))).toBe(count);
@@ -215,9 +217,9 @@ result = {
         },
       });
     type Letter = { topic: string; partition: number; offset: number; value: string; reason: string; operator: string };
-    const outcome = async (name: string, workers: number) => {
+    const outcome = async (name: string, workers: number, build?: string) => {
       const { file, folder } = writeConfig(name, noDedup(workers));
-      const run = await runDaemon(['--config', file]);
+      const run = await runDaemon(['--config', file], {}, build);
       expect(run.stderr).toEqual([]);
       expect(run.code).toBe(0);
       expect(run.logs.find((l) => l.msg === 'kafka and tables checked')).toMatchObject({ workers });
@@ -236,7 +238,12 @@ result = {
         .sort((a, b) => a.partition - b.partition || a.offset - b.offset);
       return { rows, letters, table: join(folder, 'table'), batches: run.logs.filter((l) => l.msg === 'batch') };
     };
-    const parallel = await outcome('parallel', 2);
+    let parallel: Awaited<ReturnType<typeof outcome>>;
+    try {
+      parallel = await outcome('parallel', 2, compiled);
+    } finally {
+      rmSync(compiled, { recursive: true, force: true });
+    }
     const serial = await outcome('serial', 0);
     // Every record is a row or a dead letter, exactly once.
     expect(parallel.rows.length + parallel.letters.length).toBe(count);
