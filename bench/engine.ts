@@ -23,7 +23,8 @@ import type { StreamingQueryProgress } from '../stream/progress.js';
 import { GeneratorSource } from '../stream/sources/generator.js';
 import { Trigger } from '../stream/trigger.js';
 import { readStream } from '../stream/write-stream.js';
-import { generate, prng, SCHEMA } from './lib/events.js';
+import { prng } from '../test/kit/prng.js';
+import { generate, SCHEMA } from './lib/events.js';
 import { type Measured, measure as measureLeg, type RssSampler } from './lib/measure.js';
 import { median } from './lib/timing.js';
 

@@ -1,18 +1,7 @@
 // Seeded event generator shared by the benchmarks: ~330-byte, 12-column rows as a consumer sees them
 // (one JSON message per row, parsed), and the matching table schema.
 import type { StructType } from '../../sinks/schema.js';
-
-/** mulberry32: a small seeded PRNG, so every run encodes the same data. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../../test/kit/prng.js';
 
 const field = (name: string, type: StructType['fields'][number]['type'], nullable = true) => ({
   name,

@@ -75,6 +75,26 @@ class Refused extends Error {}
 // ---------------------------------------------------------------------------------------------------
 // kafkaRecord: the source row → { value, kafka.* }
 
+/** The row kafkaRecord makes of a Kafka record (the parallel stage builds its rows with it too). */
+export function kafkaRecordRow(
+  key: unknown,
+  value: unknown,
+  topic: unknown,
+  partition: unknown,
+  offset: unknown,
+  timestamp: unknown,
+): Row {
+  return {
+    value,
+    'kafka.key': key,
+    'kafka.value': value,
+    'kafka.topic': topic,
+    'kafka.partition': partition,
+    'kafka.offset': offset,
+    'kafka.timestamp': timestamp,
+  };
+}
+
 /** The Kafka record as { value, kafka.key, kafka.value, kafka.topic, kafka.partition, kafka.offset, kafka.timestamp }. */
 export function kafkaRecord(): OperatorSpec {
   return {
@@ -97,15 +117,7 @@ export function kafkaRecord(): OperatorSpec {
             const rows = group.rows;
             for (let i = 0; i < rows.length; i++) {
               const r = rows[i]!;
-              rows[i] = {
-                value: r.value,
-                'kafka.key': r.key,
-                'kafka.value': r.value,
-                'kafka.topic': r.topic,
-                'kafka.partition': r.partition,
-                'kafka.offset': r.offset,
-                'kafka.timestamp': r.timestamp,
-              };
+              rows[i] = kafkaRecordRow(r.key, r.value, r.topic, r.partition, r.offset, r.timestamp);
             }
           }
           return groups;

@@ -313,8 +313,9 @@ export class DeltaSink implements Sink {
    * The plan data files for this sink must be encoded with (encodeForPlan, e.g. in worker threads)
    * for prepare to take them (SinkBatch.files): the latest table version's schema, partitioning and
    * properties with this sink's targetFileSize and compression — what prepare would encode rows with.
-   * Refreshes the table. A plan goes stale when the table changes (schema, partitioning, codec or
-   * stats properties): prepare then fails the batch with retryable SINK_PLAN_CHANGED and it re-runs.
+   * Taken from the newest snapshot the sink has seen, without reading the log: prepare refreshes the
+   * table anyway, and when the table changed meanwhile (schema, partitioning, codec or stats
+   * properties) it fails the batch with retryable SINK_PLAN_CHANGED; the re-run's plan is then fresh.
    *
    * Throws INVALID_ARGUMENT when the sink is not open, its output mode is not append or it keeps
    * partitionTransactions (prepare refuses files then); TABLE_NOT_FOUND while the table does not exist
@@ -336,8 +337,7 @@ export class DeltaSink implements Sink {
         { code: 'TABLE_NOT_FOUND' },
       );
     }
-    const snapshot = await this.handle.refresh();
-    return this.transaction(snapshot).encodingPlan(this.planOptions);
+    return this.transaction(this.handle.snapshot()).encodingPlan(this.planOptions);
   }
 
   /**

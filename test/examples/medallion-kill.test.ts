@@ -11,6 +11,7 @@ import { paths } from '../../examples/medallion/pipeline.js';
 import { DeltaTable } from '../../sinks/delta/table.js';
 import { LocalObjectStore } from '../../storage/local.js';
 import { PROJECT_ROOT } from '../kit/paths.js';
+import { prng } from '../kit/prng.js';
 import { expectedMedallion } from './medallion-expected.js';
 
 const RECORDS = 24_000; // per partition: 96 000 raw records
@@ -29,18 +30,6 @@ function versions(table: string): number {
   } catch {
     return -1;
   }
-}
-
-/** mulberry32: a seeded PRNG so a failing schedule can be re-run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function runDemo(

@@ -3,18 +3,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { eventTimeMs, isoDateDays, utcTimestampMs } from '../../stream/time.js';
-
-/** mulberry32: a small seeded PRNG. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../kit/prng.js';
 
 /** eventTimeMs before the fast path. */
 function referenceEventTimeMs(value: unknown): number | undefined {

@@ -10,6 +10,7 @@ import { planPipeline } from '../../../stream/plan.js';
 import type { Row, RowGroup } from '../../../stream/types.js';
 import type { IngestConfig } from '../config.js';
 import { ingestOperators } from '../operators.js';
+import { kafkaRecordRow } from '../transforms.js';
 
 /** The part of an ingest config the stage runs (plain data: it is posted to the workers). */
 export interface IngestStage {
@@ -84,16 +85,15 @@ export async function runStage(task: StageTask): Promise<StageResult> {
   let groups: RowGroup[] = task.chunks.map((c) => {
     const rows: Row[] = new Array(c.values.length);
     for (let i = 0; i < rows.length; i++) {
-      const value = c.values[i] ?? null;
-      rows[i] = {
-        value,
-        'kafka.key': c.keys[i] ?? null,
-        'kafka.value': value,
-        'kafka.topic': c.topic,
-        'kafka.partition': c.kafkaPartition,
-        'kafka.offset': c.offsets[i],
-        'kafka.timestamp': new Date(c.timestamps[i] as number),
-      };
+      const timestamp = new Date(c.timestamps[i] as number);
+      rows[i] = kafkaRecordRow(
+        c.keys[i] ?? null,
+        c.values[i] ?? null,
+        c.topic,
+        c.kafkaPartition,
+        c.offsets[i],
+        timestamp,
+      );
     }
     return { partition: c.partition, rows };
   });

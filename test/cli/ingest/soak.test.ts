@@ -16,6 +16,7 @@ import { LocalObjectStore } from '../../../storage/local.js';
 import { containerRuntime } from '../../kit/capabilities.js';
 import { requireCapability } from '../../kit/capability.js';
 import { type StartedKafka, startKafka } from '../../kit/kafka.js';
+import { prng } from '../../kit/prng.js';
 import { compileCli, runDaemon, spawnDaemon, txnCounts } from './daemon-process.js';
 import { EVENT_SCHEMA, events, type TestEvent } from './events.js';
 
@@ -28,18 +29,6 @@ const PARTITIONS = 4;
 const TOTAL = 60_000;
 const CHUNK = 100;
 const TICK_MS = 200;
-
-/** mulberry32: a seeded PRNG so that a failing schedule can be re-run (LAKESTREAM_KILL_SEED). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Whether a malformed record is still a row when nothing needs its event time (no dedup watermark). */
 function writableWithoutWatermark(value: string): boolean {

@@ -6,6 +6,7 @@ import { type ColumnStats, compareUtf8, encodeRows } from '../../../sinks/parque
 import type { DataType, StructField, StructType } from '../../../sinks/schema.js';
 import { pythonReaders } from '../../kit/capabilities.js';
 import { requireCapability } from '../../kit/capability.js';
+import { prng } from '../../kit/prng.js';
 import { PythonSession } from '../../kit/python.js';
 
 const cap = await requireCapability(pythonReaders);
@@ -93,18 +94,6 @@ describe('which leaves get statistics', () => {
     ]);
   });
 });
-
-/** mulberry32: seeded PRNG so every failure reproduces. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const DAY_MS = 86_400_000;
 const MIN_DAY = -719162; // 0001-01-01

@@ -16,6 +16,7 @@ import { typeName } from '../../../stream/input/convert-csv.js';
 import { InvalidInputError } from '../../../stream/input/errors.js';
 import type { JsonObject, JsonValue } from '../../../stream/input/json-line.js';
 import { fitsInt64, isDateLiteral, isZonedTimestampLiteral, toLongValue } from '../../../stream/input/literals.js';
+import { prng } from '../../kit/prng.js';
 
 // ---- The reference: conform-json.ts before the optimization (defineProperty per field, eager paths).
 
@@ -177,18 +178,6 @@ function referenceConformer(schema: StructType): (value: unknown) => ConformResu
 }
 
 // ---- Random schemas and values.
-
-/** mulberry32: a small seeded PRNG. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Rand = () => number;
 const pick = <T>(rand: Rand, xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;

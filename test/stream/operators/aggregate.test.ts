@@ -17,6 +17,7 @@ import { aggregate } from '../../../stream/operators/aggregate.js';
 import { avg, count, countDistinct, max, min, sum } from '../../../stream/operators/aggregations.js';
 import { window } from '../../../stream/operators/window.js';
 import type { OutputMode, Row, RowGroup } from '../../../stream/types.js';
+import { prng } from '../../kit/prng.js';
 
 const MIN = 60_000;
 const T0 = Date.parse('2024-01-01T12:00:00Z');
@@ -168,18 +169,6 @@ function reference(rows: Row[], config: RefConfig): Row[] {
     out.users = new Set(g.rows.map((r) => r.userId).filter((u) => u !== null && u !== undefined)).size;
     return out;
   });
-}
-
-/** mulberry32: a small seeded PRNG. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 // ---------------------------------------------------------------------------------------------

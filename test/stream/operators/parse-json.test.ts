@@ -7,6 +7,7 @@ import { jsonValueConformer } from '../../../stream/input/conform-json.js';
 import type { BatchContext, DeadLetter } from '../../../stream/operator.js';
 import { parseJson } from '../../../stream/operators/parse-json.js';
 import type { Row, RowGroup } from '../../../stream/types.js';
+import { prng } from '../../kit/prng.js';
 
 const field = (name: string, type: DataType) => ({ name, type, nullable: true, metadata: {} });
 const SCHEMA: StructType = {
@@ -48,18 +49,6 @@ function run(
   } satisfies BatchContext;
   const out = operator.process([{ partition: 'p0', rows }], ctx) as RowGroup[];
   return { rows: out[0]!.rows, deadLetters };
-}
-
-/** mulberry32: a small seeded PRNG. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Rows and their key order, so that a fresh row kept as is and a copied row compare alike. */
