@@ -12,7 +12,9 @@
 //       checked: the table's rows (add actions' stats.numRecords) = N, its seq column holds each event
 //       exactly once, no dead letters (a failed check is printed as VERIFY FAILED with the numbers);
 //   (c) lakestream + dedup: (b) with dedup { keys: [id], watermark: ts, 10 minutes } (LevelDB state).
-// Each run of a leg is a fresh Node process (this file, started with this process's node flags), so
+// Each run of a leg is a fresh Node process (this file compiled to JavaScript and run by plain node, as
+// the package ships — bench/lib/compiled.ts; with LAKESTREAM_BENCH_TSX=1 this file under this process's
+// node flags), so
 // one leg's heap and WebAssembly memory (which never shrinks) do not count in the next one's RSS; it
 // measures, from connect to disconnect: wall, process CPU (user + system, all threads, including the
 // encode workers) and peak RSS (every 20 ms). The parent measures the broker's CPU around it (its
@@ -24,8 +26,11 @@
 //   LAKESTREAM_BENCH_CODEC=zstd|snappy|uncompressed sets the Delta codec (default: the default, snappy);
 //   LAKESTREAM_BENCH_WORKERS=n the config's workers (0: the serial pipeline on the main thread).
 //   LAKESTREAM_BENCH_DEDUP=0 skips (c). LAKESTREAM_BENCH_ONLY=raw|lakestream|dedup runs one leg, e.g.
-//   for a profile: LAKESTREAM_BENCH_ONLY=lakestream node --cpu-prof --import tsx bench/kafka-ingest.ts
-//   (the flags pass on to the leg processes: each writes its own CPU-*.cpuprofile)
+//   LAKESTREAM_BENCH_NODE_FLAGS='--cpu-prof --cpu-prof-dir=/tmp/prof' passes node flags to the compiled
+//   leg processes (each writes its own CPU-*.cpuprofile; the threads' too). Or for a profile with
+//   TypeScript names: LAKESTREAM_BENCH_TSX=1 LAKESTREAM_BENCH_ONLY=lakestream node --cpu-prof --import tsx
+//   bench/kafka-ingest.ts (under tsx the flags pass on to the leg processes: each writes its own
+//   CPU-*.cpuprofile)
 import { execFileSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -39,6 +44,7 @@ import { DeltaTable } from '../sinks/delta/table.js';
 import { LocalObjectStore } from '../storage/local.js';
 import type { StreamingQueryProgress } from '../stream/progress.js';
 import { containerEnv } from '../test/kit/container-env.js';
+import { compiledEntry, nodeFlags, removeCompiled, runCompiled } from './lib/compiled.js';
 import { eventJson, SCHEMA } from './lib/events.js';
 import { type Measured, measure } from './lib/measure.js';
 import { median } from './lib/timing.js';
@@ -303,10 +309,16 @@ async function lakestreamRun(task: Task): Promise<LegResult> {
   return { ...measured, phases, batches: progress.length, ...(verifyFailed ? { verifyFailed } : {}) };
 }
 
-/** Runs one leg in a fresh process (this file, same node flags) and reads its result line. */
+/**
+ * Runs one leg in a fresh process and reads its result line: this file compiled, under plain node
+ * (bench/lib/compiled.ts), or with LAKESTREAM_BENCH_TSX=1 this file with the same node flags.
+ */
 function runLeg(task: Task): Promise<LegResult> {
+  const entry = runCompiled()
+    ? [...nodeFlags(), compiledEntry(import.meta.url)]
+    : [...process.execArgv, new URL(import.meta.url).pathname];
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...process.execArgv, new URL(import.meta.url).pathname], {
+    const child = spawn(process.execPath, entry, {
       env: { ...process.env, [TASK_ENV]: JSON.stringify(task) },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
@@ -352,7 +364,8 @@ async function main(): Promise<void> {
       `kafka-ingest: ${EVENTS} JSON events (${(jsonBytes / EVENTS).toFixed(0)} B/event, ${(jsonBytes / 1e6).toFixed(1)} MB) ` +
         `in ${PARTITIONS} partitions (broker up in ${((p0 - t0) / 1000).toFixed(1)} s, produced in ` +
         `${((performance.now() - p0) / 1000).toFixed(1)} s), maxOffsetsPerTrigger ${BATCH}, ${CODEC ?? DEFAULT_COMPRESSION} Delta, node ${process.version}, ` +
-        `${WARMUP} warm-up + ${REPS} measured, alternating [${legs.join(', ')}], one process per run`,
+        `${WARMUP} warm-up + ${REPS} measured, alternating [${legs.join(', ')}], one process per run ` +
+        `(${runCompiled() ? 'compiled JavaScript, as the package ships' : 'TypeScript under tsx'})`,
     );
     console.log(
       '  the broker (single-node KRaft JVM in a container) shares the cores with the legs: wall times include its share',
@@ -430,6 +443,7 @@ async function main(): Promise<void> {
     }
   } finally {
     rmSync(root, { recursive: true, force: true });
+    removeCompiled();
     await stopBroker();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

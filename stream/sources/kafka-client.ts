@@ -27,6 +27,8 @@
 //   position past them.
 // Read-ahead: after a read, its partitions keep fetching from where it stopped into a bounded buffer
 // (readAheadBytes), which the next read of the same partitions — the next ranges — takes first.
+// Records are kept as the hooks' `record` converts them on arrival (the source's rows), so the client's
+// message objects die young instead of living in the heap until the read ends.
 // - Batches flagged stale by the client (a seek is pending) are ignored.
 // A watchdog re-seeks a partition that made no progress for `stallMs` (the client restarted after a
 // crash, or lost the pause state in a rejoin) and fails the read as SOURCE_UNAVAILABLE (retryable)
@@ -271,7 +273,12 @@ export interface KafkaRangeReaderOptions {
   brokers: string;
 }
 
-export interface KafkaRangeReaderHooks {
+export interface KafkaRangeReaderHooks<R> {
+  /**
+   * What the reader keeps of a fetched message (called once per message in [start, end) or read
+   * ahead, in offset order, as it arrives). Must not keep `message` itself.
+   */
+  record(topic: string, partition: number, message: KafkaMessageLike): R;
   /** The current low watermark (earliest kept offset) of a partition. */
   lowWatermark(topic: string, partition: number): Promise<number>;
   /**
@@ -281,15 +288,17 @@ export interface KafkaRangeReaderHooks {
   onLoss(topic: string, partition: number, from: number, to: number, earliest: number): void;
 }
 
-interface Pending {
+interface Pending<R> {
   topic: string;
   partition: number;
   end: number;
   /** The next offset wanted. */
   position: number;
-  records: KafkaMessageLike[];
-  /** Records at or after `end` delivered with the range's last batches (read-ahead). */
-  beyond: KafkaMessageLike[];
+  records: R[];
+  /** Records at or after `end` delivered with the range's last batches (read-ahead), with their offsets and size. */
+  beyond: R[];
+  beyondOffsets: number[];
+  beyondBytes: number;
   done: boolean;
   lastProgress: number;
   lastSeek: number;
@@ -300,13 +309,15 @@ interface Pending {
 /**
  * Records fetched ahead of the next read of a partition: every record in [start, position), in order.
  */
-interface ReadAhead {
+interface ReadAhead<R> {
   topic: string;
   partition: number;
   start: number;
   /** The next offset to fetch. */
   position: number;
-  records: KafkaMessageLike[];
+  records: R[];
+  /** The offset of each record. */
+  offsets: number[];
   bytes: number;
 }
 
@@ -334,12 +345,12 @@ function positionAfter(batch: KafkaBatchLike, position: number): number {
  * Reads exact offset ranges through one KafkaJS-style consumer (see the file comment). Reads are
  * serialized; `close()` disconnects the consumer.
  */
-export class KafkaRangeReader {
+export class KafkaRangeReader<R> {
   private consumer: KafkaConsumerLike | undefined;
   /** Subscribed topics → partition count at subscription time. */
   private subscribed = new Map<string, number>();
-  private readonly active = new Map<string, Pending>();
-  private readonly ahead = new Map<string, ReadAhead>();
+  private readonly active = new Map<string, Pending<R>>();
+  private readonly ahead = new Map<string, ReadAhead<R>>();
   private aheadBytes = 0;
   private readonly readAheadBytes: number;
   private settle: { resolve: () => void; reject: (error: unknown) => void } | undefined;
@@ -351,7 +362,7 @@ export class KafkaRangeReader {
   constructor(
     private readonly client: KafkaClientLike,
     private readonly options: KafkaRangeReaderOptions,
-    private readonly hooks: KafkaRangeReaderHooks,
+    private readonly hooks: KafkaRangeReaderHooks<R>,
   ) {
     this.stallMs = options.stallMs ?? 5_000;
     this.timeoutMs = options.timeoutMs ?? 60_000;
@@ -391,9 +402,9 @@ export class KafkaRangeReader {
   private async readNow(
     requests: readonly KafkaRangeRequest[],
     partitions: ReadonlyMap<string, number>,
-  ): Promise<Map<string, KafkaMessageLike[]>> {
+  ): Promise<Map<string, R[]>> {
     if (this.closed) throw new SourceError('SOURCE_CLOSED', 'the Kafka reader is closed');
-    const result = new Map<string, KafkaMessageLike[]>();
+    const result = new Map<string, R[]>();
     const todo = requests.filter((r) => r.end > r.start);
     for (const r of requests) result.set(partitionKey(r.topic, r.partition), []);
     if (todo.length === 0) return result;
@@ -404,16 +415,18 @@ export class KafkaRangeReader {
     const wanted = new Set(todo.map((r) => partitionKey(r.topic, r.partition)));
     for (const key of [...this.ahead.keys()]) if (!wanted.has(key)) this.dropAhead(key);
     const now = Date.now();
-    const toSeek: Pending[] = [];
+    const toSeek: Pending<R>[] = [];
     for (const r of todo) {
       const key = partitionKey(r.topic, r.partition);
-      const p: Pending = {
+      const p: Pending<R> = {
         topic: r.topic,
         partition: r.partition,
         end: r.end,
         position: r.start,
         records: [],
         beyond: [],
+        beyondOffsets: [],
+        beyondBytes: 0,
         done: false,
         lastProgress: now,
         lastSeek: now,
@@ -423,11 +436,16 @@ export class KafkaRangeReader {
       this.dropAhead(key);
       if (a && a.start <= r.start && r.start <= a.position) {
         // The read-ahead covers the start: take its records, fetch on from where it is (no seek).
-        for (const m of a.records) {
-          const offset = Number(m.offset);
+        for (let i = 0; i < a.records.length; i++) {
+          const offset = a.offsets[i]!;
           if (offset < r.start) continue;
-          if (offset < r.end) p.records.push(m);
-          else p.beyond.push(m);
+          if (offset < r.end) p.records.push(a.records[i]!);
+          else {
+            // Sizes of the records carried on again are not known any more: a share of the buffer's.
+            p.beyond.push(a.records[i]!);
+            p.beyondOffsets.push(offset);
+            p.beyondBytes += a.bytes / a.records.length;
+          }
         }
         p.position = Math.max(r.start, a.position);
         if (p.position >= p.end) p.done = true;
@@ -455,13 +473,14 @@ export class KafkaRangeReader {
       if (ok && this.readAheadBytes > 0) {
         // Keep fetching the partitions just read, from where each stopped (records past `end` kept).
         for (const [key, p] of this.active) {
-          const bytes = p.beyond.reduce((n, m) => n + messageBytes(m), 0);
+          const bytes = p.beyondBytes;
           this.ahead.set(key, {
             topic: p.topic,
             partition: p.partition,
             start: p.end,
             position: Math.max(p.position, p.end),
             records: p.beyond,
+            offsets: p.beyondOffsets,
             bytes,
           });
           this.aheadBytes += bytes;
@@ -555,7 +574,7 @@ export class KafkaRangeReader {
     }
   }
 
-  private seek(consumer: KafkaConsumerLike, p: Pending): void {
+  private seek(consumer: KafkaConsumerLike, p: Pending<R>): void {
     p.lastSeek = Date.now();
     try {
       consumer.seek({ topic: p.topic, partition: p.partition, offset: String(p.position) });
@@ -614,7 +633,7 @@ export class KafkaRangeReader {
   }
 
   /** A batch delivered between reads: buffered for the next read if it continues the read-ahead. */
-  private onAheadBatch(payload: KafkaEachBatchPayloadLike, a: ReadAhead): void {
+  private onAheadBatch(payload: KafkaEachBatchPayloadLike, a: ReadAhead<R>): void {
     const { batch } = payload;
     if (payload.isStale?.()) return;
     if (fetchedAt(batch, a.position) > a.position) {
@@ -627,7 +646,8 @@ export class KafkaRangeReader {
     for (const message of batch.messages) {
       const offset = Number(message.offset);
       if (offset < a.position) continue;
-      a.records.push(message);
+      a.records.push(this.hooks.record(batch.topic, batch.partition, message));
+      a.offsets.push(offset);
       const bytes = messageBytes(message);
       a.bytes += bytes;
       this.aheadBytes += bytes;
@@ -665,8 +685,11 @@ export class KafkaRangeReader {
             p.position = p.end;
             break;
           }
-          p.beyond.push(message); // the start of the next range, kept for the next read
-        } else p.records.push(message);
+          // The start of the next range, kept for the next read.
+          p.beyond.push(this.hooks.record(batch.topic, batch.partition, message));
+          p.beyondOffsets.push(offset);
+          p.beyondBytes += messageBytes(message);
+        } else p.records.push(this.hooks.record(batch.topic, batch.partition, message));
         p.position = offset + 1;
       }
       p.position = positionAfter(batch, p.position);
@@ -685,7 +708,7 @@ export class KafkaRangeReader {
    * A batch fetched beyond our position: retention (the low watermark passed the position), a stale
    * or skipped-ahead fetch (seek back once), or a run of control records (the same gap again).
    */
-  private async acceptGap(p: Pending, fetched: number): Promise<boolean> {
+  private async acceptGap(p: Pending<R>, fetched: number): Promise<boolean> {
     const low = await this.hooks.lowWatermark(p.topic, p.partition);
     if (low > p.position) {
       const to = Math.min(low, p.end);

@@ -183,7 +183,7 @@ export class KafkaSource implements Source {
   private ctx: SourceContext | undefined;
   private client: KafkaClientLike | undefined;
   private admin: KafkaAdminLike | undefined;
-  private reader: KafkaRangeReader | undefined;
+  private reader: KafkaRangeReader<Row> | undefined;
   private closed = false;
 
   /** The resolved startingOffsets (a new query's start), once asked for. */
@@ -677,15 +677,11 @@ export class KafkaSource implements Source {
       if (end > start) requests.push({ topic: r.topic, partition: r.partition, start, end });
     }
 
-    const records =
-      requests.length > 0 ? await this.rangeReader().read(requests, counts) : new Map<string, KafkaMessageLike[]>();
-    return parsed.map((r) => ({
-      partition: r.id,
-      rows: (records.get(r.id) ?? []).map((m) => this.toRow(r.topic, r.partition, m)),
-    }));
+    const records = requests.length > 0 ? await this.rangeReader().read(requests, counts) : new Map<string, Row[]>();
+    return parsed.map((r) => ({ partition: r.id, rows: records.get(r.id) ?? [] }));
   }
 
-  private rangeReader(): KafkaRangeReader {
+  private rangeReader(): KafkaRangeReader<Row> {
     if (this.closed || !this.client) throw new SourceError('SOURCE_CLOSED', `${this.description} is not open`, {});
     if (!this.reader) {
       const o = this.options;
@@ -699,6 +695,7 @@ export class KafkaSource implements Source {
           ...(o.readTimeoutMs !== undefined ? { timeoutMs: o.readTimeoutMs } : {}),
         },
         {
+          record: (topic, partition, message) => this.toRow(topic, partition, message),
           lowWatermark: async (topic, partition) => {
             const marks = await this.watermarks(new Map([[topic, partition + 1]]));
             return marks.get(kafkaPartitionId(topic, partition))?.low ?? 0;

@@ -23,6 +23,7 @@ import { dropDuplicates, parseJson } from '../../../stream/operators/index.js';
 import type { StreamingQueryProgress } from '../../../stream/progress.js';
 import type { SourceContext } from '../../../stream/source.js';
 import { KafkaSource, type KafkaSourceOptions } from '../../../stream/sources/kafka.js';
+import { createKafkaClient, KafkaRangeReader } from '../../../stream/sources/kafka-client.js';
 import { Trigger } from '../../../stream/trigger.js';
 import type { Row } from '../../../stream/types.js';
 import { readStream } from '../../../stream/write-stream.js';
@@ -177,6 +178,61 @@ describe.skipIf(!cap.available)('KafkaSource on a real broker', () => {
       expect(bytes.schema.fields.find((f) => f.name === 'value')?.type).toBe('binary');
     } finally {
       await bytes.close();
+    }
+  });
+
+  it('range reader: converts each record once on arrival, reads ahead within its bound, next range exact', async () => {
+    const topic = 'reader-read-ahead';
+    await kafka.createTopic(topic, 1);
+    const payload = 'x'.repeat(1000);
+    for (let from = 0; from < 600; from += 200) {
+      await producer.send({ topic, messages: range(from, 200).map((i) => ({ value: `${i}:${payload}` })) });
+    }
+    const converted: number[] = [];
+    const readAheadBytes = 64 * 1024;
+    const reader = new KafkaRangeReader<{ offset: number; value: string }>(
+      createKafkaClient({ brokers: kafka.brokers, clientId: 'reader-test' }),
+      {
+        groupId: `reader-test-${Date.now()}`,
+        brokers: kafka.brokers.join(','),
+        readAheadBytes,
+        maxBytesPerPartition: 16 * 1024,
+      },
+      {
+        record: (_topic, _partition, m) => {
+          converted.push(Number(m.offset));
+          return { offset: Number(m.offset), value: m.value!.toString('utf8') };
+        },
+        lowWatermark: async () => 0,
+        onLoss: () => {
+          throw new Error('no loss expected');
+        },
+      },
+    );
+    try {
+      const partitions = new Map([[topic, 1]]);
+      const first = await reader.read([{ topic, partition: 0, start: 0, end: 100 }], partitions);
+      expect(first.get(`${topic}-0`)!.map((r) => r.offset)).toEqual(range(0, 100));
+      // Between reads the partition is fetched ahead, up to the bound (plus at most one fetch).
+      const deadline = Date.now() + 10_000;
+      while (reader.bufferedBytes < readAheadBytes && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 50));
+      expect(reader.bufferedBytes).toBeGreaterThanOrEqual(readAheadBytes);
+      expect(reader.bufferedBytes).toBeLessThan(readAheadBytes + 2 * 16 * 1024 + 64 * 1024);
+      const aheadOf = Math.max(...converted);
+      expect(aheadOf).toBeGreaterThan(150);
+      expect(aheadOf).toBeLessThan(599); // bounded: not the whole topic
+      // The next range takes the read-ahead records and fetches the rest; every record converted once.
+      const second = await reader.read([{ topic, partition: 0, start: 100, end: 600 }], partitions);
+      const rows = second.get(`${topic}-0`)!;
+      expect(rows.map((r) => r.offset)).toEqual(range(100, 500));
+      expect(rows.every((r) => r.value.startsWith(`${r.offset}:`))).toBe(true);
+      const counts = new Map<number, number>();
+      for (const o of converted) counts.set(o, (counts.get(o) ?? 0) + 1);
+      expect([...counts.values()].every((n) => n === 1)).toBe(true);
+      expect(range(0, 600).every((o) => counts.has(o))).toBe(true);
+    } finally {
+      await reader.close();
     }
   });
 
