@@ -116,17 +116,18 @@ function dedupOperators(dedup: NonNullable<IngestConfig['dedup']>): OperatorSpec
 
 /** Constructs the source, operators, sink and dead-letter destination, and plans them. Throws CONFIG_INVALID. */
 export function buildPipeline(config: IngestConfig): IngestPipeline {
-  const sourceOptions = kafkaSourceOptions(config);
   // Without dedup (state) and scale-out (rows carry their origin to the sink), the stateless
-  // operators and the Parquet encoding run in worker threads (parallel/stage.ts).
+  // operators and the Parquet encoding run in worker threads (parallel/stage.ts), which also decode
+  // the records' text: the source hands them the fetched bytes.
+  const parallel = config.workers > 0 && !config.dedup && !config.kafka.scaleOut;
+  const sourceOptions = { ...kafkaSourceOptions(config), ...(parallel ? { undecodedText: true } : {}) };
   let target: DeltaSink | undefined;
-  const stage =
-    config.workers > 0 && !config.dedup && !config.kafka.scaleOut
-      ? parallelIngest(config, {
-          workers: config.workers,
-          target: { encodingPlan: () => (target as DeltaSink).encodingPlan() },
-        })
-      : undefined;
+  const stage = parallel
+    ? parallelIngest(config, {
+        workers: config.workers,
+        target: { encodingPlan: () => (target as DeltaSink).encodingPlan() },
+      })
+    : undefined;
   const operators: OperatorSpec[] = stage
     ? [stage]
     : ingestOperators(config, {

@@ -91,6 +91,12 @@ export interface KafkaSourceOptions {
   keyFormat?: KafkaDataFormat;
   /** How the record value is given: a UTF-8 string (default) or bytes (Uint8Array). */
   valueFormat?: KafkaDataFormat;
+  /**
+   * Keys and values of format 'string' are given undecoded: as their UTF-8 bytes (Uint8Array views of
+   * the fetched data, not copies), while the schema still says string. For a consumer that decodes
+   * them itself, elsewhere (the ingest daemon's worker threads, cli/ingest/parallel). Default false.
+   */
+  undecodedText?: boolean;
   /** A read that makes no progress for this long fails with SOURCE_UNAVAILABLE (retryable). Default 60 000 ms. */
   readTimeoutMs?: number;
 }
@@ -143,9 +149,10 @@ export function parseKafkaPartitionId(id: string): { topic: string; partition: n
   return { topic: id.slice(0, at), partition };
 }
 
-function decode(bytes: Buffer | null, format: KafkaDataFormat): string | Uint8Array | null {
+function decode(bytes: Buffer | null, format: KafkaDataFormat, undecodedText: boolean): string | Uint8Array | null {
   if (bytes === null || bytes === undefined) return null;
-  return format === 'bytes' ? new Uint8Array(bytes) : bytes.toString('utf8');
+  if (format === 'bytes') return new Uint8Array(bytes);
+  return undecodedText ? bytes : bytes.toString('utf8');
 }
 
 /** Header values as UTF-8 strings; a repeated header keeps its last value. */
@@ -177,6 +184,7 @@ export class KafkaSource implements Source {
   private readonly failOnDataLoss: boolean;
   private readonly keyFormat: KafkaDataFormat;
   private readonly valueFormat: KafkaDataFormat;
+  private readonly undecodedText: boolean;
   private readonly brokersText: string;
   private readonly pattern: RegExp | undefined;
 
@@ -288,6 +296,7 @@ export class KafkaSource implements Source {
     this.failOnDataLoss = options.failOnDataLoss ?? true;
     this.keyFormat = options.keyFormat ?? 'string';
     this.valueFormat = options.valueFormat ?? 'string';
+    this.undecodedText = options.undecodedText ?? false;
     this.description = `KafkaSource[${topics ? topics.join(',') : `pattern ${String(topicPattern)}`}]`;
     const binary = (format: KafkaDataFormat): DataType => (format === 'bytes' ? 'binary' : 'string');
     this.schema = {
@@ -709,8 +718,8 @@ export class KafkaSource implements Source {
 
   private toRow(topic: string, partition: number, m: KafkaMessageLike): Row {
     return {
-      key: decode(m.key, this.keyFormat),
-      value: decode(m.value, this.valueFormat),
+      key: decode(m.key, this.keyFormat, this.undecodedText),
+      value: decode(m.value, this.valueFormat, this.undecodedText),
       topic,
       partition,
       offset: Number(m.offset),

@@ -8,11 +8,12 @@
 
 import { siblingModule, WorkerPool } from '../../../common/worker-pool.js';
 import type { DeltaEncodingPlan } from '../../../sinks/delta/encoded-file.js';
+import type { StructType } from '../../../sinks/schema.js';
 import type { OperatorSpec, StreamOperator } from '../../../stream/operator.js';
 import { planPipeline } from '../../../stream/plan.js';
 import type { EncodedFile, Row, RowGroup } from '../../../stream/types.js';
 import { ingestOperators } from '../operators.js';
-import type { IngestStage, RecordChunk, StageResult, StageTask } from './task.js';
+import type { IngestStage, PackedBytes, RecordChunk, StageResult, StageTask } from './task.js';
 
 /** Fewest records worth a task of their own (smaller batches run as one task). */
 const MIN_TASK_RECORDS = 4096;
@@ -64,15 +65,11 @@ export function splitRecords(groups: readonly RowGroup[], tasks: number): Record
 }
 
 function chunkOf(group: RowGroup, start: number, n: number): RecordChunk {
-  const keys: unknown[] = new Array(n);
-  const values: unknown[] = new Array(n);
   const offsets = new Float64Array(n);
   const timestamps = new Float64Array(n);
   const first = group.rows[start] as Row;
   for (let i = 0; i < n; i++) {
     const r = group.rows[start + i] as Row;
-    keys[i] = r.key ?? null;
-    values[i] = r.value ?? null;
     offsets[i] = r.offset as number;
     timestamps[i] = (r.timestamp as Date).getTime();
   }
@@ -80,11 +77,76 @@ function chunkOf(group: RowGroup, start: number, n: number): RecordChunk {
     partition: group.partition,
     topic: first.topic as string,
     kafkaPartition: first.partition as number,
-    keys,
-    values,
+    keys: column(group.rows, start, n, 'key'),
+    values: column(group.rows, start, n, 'value'),
     offsets,
     timestamps,
   };
+}
+
+/** A column of rows[start, start + n): packed into one array when every item is bytes or null, else as is. */
+function column(rows: readonly Row[], start: number, n: number, name: 'key' | 'value'): unknown[] | PackedBytes {
+  let size = 0;
+  let packable = true;
+  for (let i = 0; i < n; i++) {
+    const v = (rows[start + i] as Row)[name];
+    if (v instanceof Uint8Array) size += v.length;
+    else if (v !== null && v !== undefined) {
+      packable = false;
+      break;
+    }
+  }
+  if (!packable) {
+    const items: unknown[] = new Array(n);
+    for (let i = 0; i < n; i++) items[i] = (rows[start + i] as Row)[name] ?? null;
+    return items;
+  }
+  const bytes = new Uint8Array(size);
+  const ends = new Int32Array(n);
+  const nulls = new Uint8Array(n);
+  let at = 0;
+  for (let i = 0; i < n; i++) {
+    const v = (rows[start + i] as Row)[name];
+    if (v instanceof Uint8Array) {
+      bytes.set(v, at);
+      at += v.length;
+    } else nulls[i] = 1;
+    ends[i] = at;
+  }
+  return { bytes, ends, nulls };
+}
+
+/** The buffers of a task's chunks, transferred to the worker. */
+function transfers(chunks: readonly RecordChunk[]): ArrayBuffer[] {
+  const out: ArrayBuffer[] = [];
+  for (const c of chunks) {
+    out.push(c.offsets.buffer as ArrayBuffer, c.timestamps.buffer as ArrayBuffer);
+    for (const packed of [c.keys, c.values]) {
+      if (!Array.isArray(packed)) {
+        out.push(
+          packed.bytes.buffer as ArrayBuffer,
+          packed.ends.buffer as ArrayBuffer,
+          packed.nulls.buffer as ArrayBuffer,
+        );
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * A record as the serial pipeline sees it (for its dead letter): the source's undecoded text
+ * (KafkaSourceOptions.undecodedText) decoded where the source schema says string.
+ */
+function decodedRow(row: Row, schema: StructType): Row {
+  const text = (name: string) => schema.fields.find((f) => f.name === name)?.type === 'string';
+  const out: Row = { ...row };
+  for (const name of ['key', 'value']) {
+    const v = row[name];
+    if (v instanceof Uint8Array && text(name))
+      out[name] = Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('utf8');
+  }
+  return out;
 }
 
 /** The rows of `groups` by partition and offset, to find a rejected record's original row. */
@@ -155,7 +217,7 @@ export function parallelIngest(
                   watermarkMs: ctx.watermarkMs,
                   chunks,
                 },
-                chunks.flatMap((c) => [c.offsets.buffer as ArrayBuffer, c.timestamps.buffer as ArrayBuffer]),
+                transfers(chunks),
               ),
             ),
           );
@@ -166,7 +228,12 @@ export function parallelIngest(
               if (!row) {
                 throw new Error(`${letter.operator} rejected an unknown record ${letter.partition}@${letter.offset}`);
               }
-              ctx.deadLetter({ partition: letter.partition, reason: letter.reason, row, operator: letter.operator });
+              ctx.deadLetter({
+                partition: letter.partition,
+                reason: letter.reason,
+                row: decodedRow(row, full.sourceSchema),
+                operator: letter.operator,
+              });
             }
             for (const [k, v] of Object.entries(result.custom))
               ctx.metrics.custom[k] = (ctx.metrics.custom[k] ?? 0) + v;

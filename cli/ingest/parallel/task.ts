@@ -20,14 +20,29 @@ export interface IngestStage {
   sourceSchema: StructType;
 }
 
+/**
+ * Byte strings packed into one array (transferred, not cloned): item i is bytes[ends[i-1], ends[i])
+ * (from 0 for i = 0), or null when `nulls[i]` is 1.
+ */
+export interface PackedBytes {
+  bytes: Uint8Array;
+  ends: Int32Array;
+  nulls: Uint8Array;
+}
+
 /** Consecutive records of one Kafka partition, as columns. */
 export interface RecordChunk {
   /** The source's partition id ('<topic>-<partition>'). */
   partition: string;
   topic: string;
   kafkaPartition: number;
-  keys: unknown[];
-  values: unknown[];
+  /**
+   * The records' keys and values: as the source gives them, or packed when they are bytes — the
+   * source's undecoded text (KafkaSourceOptions.undecodedText) or binary — and then made here into
+   * what the source schema's type says (a string decoded from UTF-8, or a Uint8Array).
+   */
+  keys: unknown[] | PackedBytes;
+  values: unknown[] | PackedBytes;
   /** Ascending. */
   offsets: Float64Array;
   /** Epoch ms. */
@@ -76,24 +91,41 @@ export function stageOperators(stage: IngestStage): readonly StreamOperator[] {
   return operators;
 }
 
+function fieldType(schema: StructType, name: string): unknown {
+  return schema.fields.find((f) => f.name === name)?.type;
+}
+
+/** The items of a column: as given, or unpacked (UTF-8 decoded when `text`, else copied out as bytes). */
+export function unpack(column: unknown[] | PackedBytes, n: number, text: boolean): unknown[] {
+  if (Array.isArray(column)) return column;
+  const { bytes, ends, nulls } = column;
+  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const out: unknown[] = new Array(n);
+  let start = 0;
+  for (let i = 0; i < n; i++) {
+    const end = ends[i]!;
+    out[i] = nulls[i] === 1 ? null : text ? buffer.toString('utf8', start, end) : bytes.slice(start, end);
+    start = end;
+  }
+  return out;
+}
+
 /** Runs the stage's operators on the task's records and encodes their output by the plan. */
 export async function runStage(task: StageTask): Promise<StageResult> {
   const planned = stageOperators(task.stage);
   // The rows are built here in the shape kafkaRecord (the first operator) gives, so it is skipped.
   if (planned[0]?.kind !== 'kafkaRecord') throw new Error('the ingest stage must start with kafkaRecord');
   const operators = planned.slice(1);
+  const keyText = fieldType(task.stage.sourceSchema, 'key') === 'string';
+  const valueText = fieldType(task.stage.sourceSchema, 'value') === 'string';
   let groups: RowGroup[] = task.chunks.map((c) => {
-    const rows: Row[] = new Array(c.values.length);
-    for (let i = 0; i < rows.length; i++) {
+    const n = c.offsets.length;
+    const keys = unpack(c.keys, n, keyText);
+    const values = unpack(c.values, n, valueText);
+    const rows: Row[] = new Array(n);
+    for (let i = 0; i < n; i++) {
       const timestamp = new Date(c.timestamps[i] as number);
-      rows[i] = kafkaRecordRow(
-        c.keys[i] ?? null,
-        c.values[i] ?? null,
-        c.topic,
-        c.kafkaPartition,
-        c.offsets[i],
-        timestamp,
-      );
+      rows[i] = kafkaRecordRow(keys[i] ?? null, values[i] ?? null, c.topic, c.kafkaPartition, c.offsets[i], timestamp);
     }
     return { partition: c.partition, rows };
   });

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../../../cli/ingest/config.js';
 import { splitRecords } from '../../../../cli/ingest/parallel/stage.js';
+import { type PackedBytes, type RecordChunk, unpack } from '../../../../cli/ingest/parallel/task.js';
 import { buildPipeline } from '../../../../cli/ingest/pipeline.js';
 import { DeltaTable } from '../../../../sinks/delta/table.js';
 import { LocalObjectStore } from '../../../../storage/local.js';
@@ -42,10 +43,12 @@ function values(count: number): string[][] {
   return out as string[][];
 }
 
-function kafkaRows(partition: number, list: readonly string[]): Row[] {
+/** Kafka-shaped rows; `undecoded`: keys and values as their UTF-8 bytes (KafkaSourceOptions.undecodedText). */
+function kafkaRows(partition: number, list: readonly string[], undecoded: boolean): Row[] {
+  const text = (v: string | null) => (undecoded && v !== null ? Buffer.from(v, 'utf8') : v);
   return list.map((value, offset) => ({
-    key: offset % 7 === 0 ? `k${offset}` : null,
-    value,
+    key: text(offset % 7 === 0 ? `k${offset}` : null),
+    value: text(value),
     topic: 't',
     partition,
     offset,
@@ -87,14 +90,20 @@ function configOf(name: string, workers: number) {
   );
 }
 
-/** Runs the pipeline on `rounds` (each round: per partition, the records seen so far), one query per round. */
-async function ingest(name: string, workers: number, rounds: string[][][], workerModule?: URL) {
+/**
+ * Runs the pipeline on `rounds` (each round: per partition, the records seen so far), one query per
+ * round, with rows as its Kafka source would give them (text undecoded for the parallel stage), or with
+ * `decoded` as strings anyway.
+ */
+async function ingest(name: string, workers: number, rounds: string[][][], workerModule?: URL, decoded = false) {
   const progress: StreamingQueryProgress[] = [];
   const warnings: string[] = [];
   for (const round of rounds) {
     const config = configOf(name, workers);
     const pipeline = buildPipeline(config);
     expect(pipeline.parallel).toBe(workers > 0);
+    expect(pipeline.sourceOptions.undecodedText === true).toBe(workers > 0);
+    const undecoded = pipeline.sourceOptions.undecodedText === true && !decoded;
     let operators = pipeline.stream.operators;
     if (workerModule) {
       const { parallelIngest } = await import('../../../../cli/ingest/parallel/stage.js');
@@ -102,7 +111,7 @@ async function ingest(name: string, workers: number, rounds: string[][][], worke
     }
     const source = new MemorySource('t');
     round.forEach((list, p) => {
-      source.addData(kafkaRows(p, list), `t-${p}`);
+      source.addData(kafkaRows(p, list, undecoded), `t-${p}`);
     });
     const query = await readStream(source, { schema: pipeline.source.schema })
       .pipe(...operators)
@@ -165,7 +174,8 @@ describe('parallelIngest', () => {
     process.env.LAKESTREAM_TEST_CRASH_BATCH = '1';
     try {
       const crashing = new URL('./fixtures/crashing-worker.ts', import.meta.url);
-      const run = await ingest('crash', 2, [half, all], crashing);
+      // Decoded text here (the stage's other input form: values cloned rather than packed).
+      const run = await ingest('crash', 2, [half, all], crashing, true);
       const serial = await ingest('crash-serial', 0, [half, all]);
       expect(run.warnings.some((w) => /^batch 1 failed \(attempt 1\), retrying/.test(w))).toBe(true);
       expect(run.rows).toEqual(serial.rows);
@@ -193,7 +203,7 @@ describe('splitRecords', () => {
 
   it('cuts the records into near-equal tasks, each partition at most once per task, in order', () => {
     const tasks = splitRecords([group('t-0', 5), group('t-1', 2), group('t-2', 6)], 3);
-    expect(tasks.map((t) => t.map((c) => [c.partition, c.offsets[0], c.values.length]))).toEqual([
+    expect(tasks.map((t) => t.map((c) => [c.partition, c.offsets[0], c.offsets.length]))).toEqual([
       [['t-0', 100, 5]],
       [
         ['t-1', 100, 2],
@@ -202,9 +212,36 @@ describe('splitRecords', () => {
       [['t-2', 103, 3]],
     ]);
     const chunk = tasks[0]![0]!;
-    expect(chunk).toMatchObject({ topic: 't', kafkaPartition: 0, keys: [null, null, null, null, null] });
+    expect(chunk).toMatchObject({ topic: 't', kafkaPartition: 0 });
     expect([...chunk.timestamps]).toEqual([0, 1, 2, 3, 4]);
+    // Strings are handed on as they are (cloned to the worker); keys, all null, are packed (nothing to copy).
     expect(chunk.values).toEqual(['t-0:0', 't-0:1', 't-0:2', 't-0:3', 't-0:4']);
+    expect(unpack(chunk.keys, 5, true)).toEqual([null, null, null, null, null]);
+  });
+
+  it('packs byte keys and values (undecoded text) into one array per column; the worker decodes them', () => {
+    const rows = group('t-0', 4).rows.map((r, i) => ({
+      ...r,
+      key: i === 1 ? null : Buffer.from(`ключ-${i}`, 'utf8'),
+      value: i === 2 ? Buffer.alloc(0) : Buffer.from(`{"n":${i},"s":"é🙂"}`, 'utf8'),
+    }));
+    const [[chunk]] = splitRecords([{ partition: 't-0', rows }], 1) as [[RecordChunk]];
+    expect(Array.isArray(chunk.values)).toBe(false);
+    const packed = chunk.values as PackedBytes;
+    expect(packed.bytes.length).toBe(rows.reduce((n, r) => n + (r.value as Buffer).length, 0));
+    // A copy: the rows' buffers are not transferred away.
+    expect(packed.bytes.buffer).not.toBe((rows[0]!.value as Buffer).buffer);
+    expect(unpack(chunk.values, 4, true)).toEqual(['{"n":0,"s":"é🙂"}', '{"n":1,"s":"é🙂"}', '', '{"n":3,"s":"é🙂"}']);
+    expect(unpack(chunk.keys, 4, true)).toEqual(['ключ-0', null, 'ключ-2', 'ключ-3']);
+    // Binary columns come out as bytes, each its own copy.
+    const bytes = unpack(chunk.keys, 4, false) as (Uint8Array | null)[];
+    expect(bytes.map((b) => (b === null ? null : Buffer.from(b).toString('utf8')))).toEqual([
+      'ключ-0',
+      null,
+      'ключ-2',
+      'ключ-3',
+    ]);
+    expect(bytes[0]!.buffer).not.toBe(bytes[2]!.buffer);
   });
 
   it('gives one task for fewer records than tasks, and none for no records', () => {
