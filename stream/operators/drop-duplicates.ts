@@ -70,6 +70,26 @@ function checkKeys(kind: string, keys: readonly string[], context: PlanContext):
 
 const TAG_E = encodeKey(['e']);
 const TAG_K = encodeKey(['k']);
+/**
+ * A main key of a single string part that is ASCII without NUL, as its byte string: TAG_K, the string
+ * tag, the characters, the terminator (exactly byteString(encodeKeyAfter(TAG_K, [part])), see
+ * state/codec.ts). An ASCII string is its own UTF-8, so the store takes it as a StateKey as is.
+ */
+const ASCII_KEY_PREFIX = byteString(encodeKey(['k', ''])).slice(0, -1);
+const ASCII_KEY_SUFFIX = '\x00';
+const TAG_K_STRING = byteString(TAG_K);
+
+/** The byte string of encodeKeyAfter(TAG_K, [part]) when `part` is ASCII without NUL, else undefined. */
+export function asciiMainKey(part: string): string | undefined {
+  for (let i = 0; i < part.length; i++) {
+    const c = part.charCodeAt(i);
+    if (c === 0 || c >= 0x80) return undefined;
+  }
+  return ASCII_KEY_PREFIX + part + ASCII_KEY_SUFFIX;
+}
+
+/** A main key: its encoded bytes, or (ASCII keys) their byte string. */
+type MainKey = Uint8Array | string;
 const BUCKET_FORMAT = 1;
 const MIN_BUCKET_MS = 1_000;
 const MAX_BUCKET_MS = 60_000;
@@ -89,7 +109,7 @@ function bucketStartOf(expiry: number, width: number): number {
 /** Entries added to one bucket by the current batch. */
 interface BucketAdds {
   /** Main keys (with TAG_K). */
-  keys: Uint8Array[];
+  keys: MainKey[];
   expiries: number[];
   /** Packed size of the entries. */
   bytes: number;
@@ -104,7 +124,7 @@ function varintLength(n: number): number {
   return length;
 }
 
-function entrySize(mainKey: Uint8Array): number {
+function entrySize(mainKey: MainKey): number {
   const length = mainKey.length - TAG_K.length;
   return 8 + varintLength(length) + length;
 }
@@ -123,7 +143,9 @@ function writeEntries(out: Uint8Array, at: number, adds: BucketAdds, view: DataV
     }
     out[at++] = length;
     // A byte loop: cheaper than set(subarray()) for key-sized arrays.
-    for (let from = TAG_K.length; from < key.length; from++) out[at++] = key[from]!;
+    if (typeof key === 'string')
+      for (let from = TAG_K.length; from < key.length; from++) out[at++] = key.charCodeAt(from);
+    else for (let from = TAG_K.length; from < key.length; from++) out[at++] = key[from]!;
   }
   return at;
 }
@@ -166,7 +188,16 @@ function forEachEntry(
   }
 }
 
-function mainKeyOf(value: Uint8Array, start: number, end: number): Uint8Array {
+function mainKeyOf(value: Uint8Array, start: number, end: number): MainKey {
+  let ascii = true;
+  for (let i = start; i < end; i++) {
+    if (value[i]! >= 0x80) {
+      ascii = false;
+      break;
+    }
+  }
+  // ASCII bytes (NULs included: the byte string of any ASCII bytes is their UTF-8) as a string key.
+  if (ascii) return TAG_K_STRING + byteString(value, start, end);
   const out = new Uint8Array(TAG_K.length + end - start);
   out.set(TAG_K, 0);
   for (let from = start, to = TAG_K.length; from < end; from++, to++) out[to] = value[from]!;
@@ -327,14 +358,18 @@ function dedupOperator(
       const store = ctx.state!;
       let count = 0;
       for (const group of groups) count += group.rows.length;
-      // The main key of every row: TAG_K + the encoded key values, encoded once per row.
-      const encoded = new Array<Uint8Array>(count);
+      // The main key of every row: TAG_K + the encoded key values, encoded once per row (a single
+      // ASCII string part straight to its byte string).
+      const encoded = new Array<MainKey>(count);
       const parts = new Array<KeyPart>(keys.length);
       let n = 0;
       for (const group of groups) {
         for (const row of group.rows) {
           for (let k = 0; k < keys.length; k++) parts[k] = keyPart(row[keys[k]!]);
-          encoded[n++] = encodeKeyAfter(TAG_K, parts);
+          const only = parts[0];
+          encoded[n++] =
+            (keys.length === 1 && typeof only === 'string' ? asciiMainKey(only) : undefined) ??
+            encodeKeyAfter(TAG_K, parts);
         }
       }
       const existing = count > 0 ? await store.getMany(encoded) : [];
@@ -355,7 +390,7 @@ function dedupOperator(
           const key = encoded[at]!;
           let part: unknown = single === undefined ? undefined : keyPart(row[single]);
           const seen: Set<unknown> = part === undefined || part instanceof Uint8Array ? seenBytes : seenParts;
-          if (seen === seenBytes) part = byteString(key);
+          if (seen === seenBytes) part = typeof key === 'string' ? key : byteString(key);
           else if (typeof part === 'string' && !isWellFormed(part)) part = toWellFormed(part);
           if (existing[at] !== undefined || seen.has(part)) {
             dropped++;

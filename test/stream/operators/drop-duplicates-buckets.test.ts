@@ -5,10 +5,12 @@
 // model of Spark's semantics.
 
 import { describe, expect, it } from 'vitest';
-import { decodeKey, type KeyPart } from '../../../state/codec.js';
+import { decodeKey, encodeKey, encodeKeyAfter, type KeyPart } from '../../../state/codec.js';
+import { byteString } from '../../../state/layout.js';
 import { MemoryStateStoreProvider } from '../../../state/memory-store.js';
 import type { OperatorMetrics, OperatorSpec, StreamOperator } from '../../../stream/operator.js';
 import {
+  asciiMainKey,
   bucketWidthMs,
   dropDuplicates,
   dropDuplicatesWithinWatermark,
@@ -169,6 +171,15 @@ describe('dropDuplicates eviction index buckets', () => {
     expect(bucketWidthMs(24 * 60 * MIN)).toBe(MIN);
   });
 
+  it('writes a single ASCII string key as the byte string of its generic encoding', () => {
+    const tag = encodeKey(['k']);
+    for (const id of ['a', '', 'evt-0001', ' ~\u007f', 'x'.repeat(1000)]) {
+      expect(asciiMainKey(id)).toBe(byteString(encodeKeyAfter(tag, [id])));
+    }
+    // Not ASCII, or with a NUL (escaped by the generic encoding): the generic encoding is used.
+    for (const id of ['é', 'a\u0000b', '\u0080', '🙂']) expect(asciiMainKey(id)).toBeUndefined();
+  });
+
   it('changes the state fingerprint, so state of the per-key index is refused', async () => {
     const op = plan(dropDuplicatesWithinWatermark(['id']));
     expect(op.state).toEqual({ operator: 'dropDuplicatesWithinWatermark', keys: 'id', eviction: 'expiresAtBuckets' });
@@ -226,6 +237,48 @@ describe('dropDuplicates eviction index buckets', () => {
           expect(state.index.map((e) => e[1]).sort()).toEqual([...left].sort());
         }
         expect(await stateOf(op, p)).toEqual({ keys: [], index: [], buckets: 0 });
+      });
+
+      it('keys of every kind (ASCII as byte strings, non-ASCII, NUL, empty) dedup and evict alike', async () => {
+        const p = provider();
+        const op = plan(dropDuplicatesWithinWatermark(['id']));
+        const ids = ['a', 'é', 'a\u0000b', '', '\u007f~', '🙂', 'A'.repeat(300)];
+        const first = await run(
+          op,
+          p,
+          0,
+          [...ids, ...ids].map((id) => row(id, T0)),
+          0,
+        );
+        expect(first).toMatchObject({ ids, dropped: ids.length });
+        expect((await stateOf(op, p)).keys).toEqual([...ids].sort());
+        expect((await stateOf(op, p)).index.map((e) => e[1]).sort()).toEqual([...ids].sort());
+        // Below the expiry: all still duplicates; at it: all evicted, and new again afterwards.
+        expect(
+          await run(
+            op,
+            p,
+            1,
+            ids.map((id) => row(id, T0 + MIN)),
+            T0 + DELAY - 1,
+          ),
+        ).toMatchObject({
+          ids: [],
+          evicted: 0,
+        });
+        expect(await run(op, p, 2, [], T0 + DELAY)).toMatchObject({ evicted: ids.length });
+        expect(await stateOf(op, p)).toEqual({ keys: [], index: [], buckets: 0 });
+        expect(
+          (
+            await run(
+              op,
+              p,
+              3,
+              ids.map((id) => row(id, T0 + 20 * MIN)),
+              T0 + DELAY,
+            )
+          ).ids,
+        ).toEqual(ids);
       });
 
       it('re-inserts a key after its eviction, in a new bucket, and evicts it again at its new expiry', async () => {
