@@ -322,6 +322,10 @@ const kafka = z
       maxBytesPerPartition: integer('an integer >= 1', 1)
         .optional()
         .describe('Bytes per partition and fetch request (KafkaJS maxBytesPerPartition)'),
+      readAhead: z
+        .union([z.literal(0), size()], expected(`0 or ${SIZE}`))
+        .optional()
+        .describe("Records fetched ahead while a batch is processed, at most this size (default '32 MiB'; 0: off)"),
       failOnDataLoss: bool()
         .optional()
         .describe('Fail when records were deleted by retention before being read (default true)'),
@@ -634,6 +638,8 @@ export interface IngestConfig {
     maxTriggerDelayMs?: number;
     maxBytes?: number;
     maxBytesPerPartition?: number;
+    /** KafkaSourceOptions.readAheadBytes. */
+    readAheadBytes?: number;
     failOnDataLoss: boolean;
     /** Consumer-group scale-out (needs groupId and topics). */
     scaleOut?: { sessionTimeoutMs: number };
@@ -918,6 +924,7 @@ export function resolveConfig(
       ...(c.kafka.maxTriggerDelay !== undefined ? { maxTriggerDelayMs: c.kafka.maxTriggerDelay.ms } : {}),
       ...(c.kafka.maxBytes !== undefined ? { maxBytes: c.kafka.maxBytes } : {}),
       ...(c.kafka.maxBytesPerPartition !== undefined ? { maxBytesPerPartition: c.kafka.maxBytesPerPartition } : {}),
+      ...(c.kafka.readAhead !== undefined ? { readAheadBytes: c.kafka.readAhead } : {}),
       failOnDataLoss: c.kafka.failOnDataLoss ?? true,
       ...(c.kafka.scaleOut !== undefined
         ? { scaleOut: { sessionTimeoutMs: c.kafka.scaleOut.sessionTimeout?.ms ?? 30_000 } }

@@ -64,6 +64,7 @@ export function kafkaSourceOptions(config: IngestConfig): KafkaSourceOptions {
     ...(k.maxTriggerDelayMs !== undefined ? { maxTriggerDelayMs: k.maxTriggerDelayMs } : {}),
     ...(k.maxBytes !== undefined ? { maxBytes: k.maxBytes } : {}),
     ...(k.maxBytesPerPartition !== undefined ? { maxBytesPerPartition: k.maxBytesPerPartition } : {}),
+    ...(k.readAheadBytes !== undefined ? { readAheadBytes: k.readAheadBytes } : {}),
     ...(k.clientId !== undefined ? { clientId: k.clientId } : {}),
     ...(k.groupId !== undefined ? { groupId: k.groupId } : {}),
     ...(k.ssl !== undefined ? { ssl: k.ssl } : {}),

@@ -81,6 +81,12 @@ export interface KafkaSourceOptions {
   /** Fetch limits (KafkaJS maxBytes: per fetch; maxBytesPerPartition: per partition and fetch). */
   maxBytes?: number;
   maxBytesPerPartition?: number;
+  /**
+   * Between batches, the partitions just read keep being fetched into a buffer of at most this many
+   * bytes of keys and values (plus one fetch), which the next batch takes first. 0 turns it off.
+   * Default 32 MiB.
+   */
+  readAheadBytes?: number;
   ssl?: ConnectionOptions | boolean;
   sasl?: SASLOptions;
   /** TCP connect timeout (ms). Default 3000. */
@@ -260,6 +266,15 @@ export class KafkaSource implements Source {
     }
     checkCount('maxBytes', options.maxBytes);
     checkCount('maxBytesPerPartition', options.maxBytesPerPartition);
+    if (
+      options.readAheadBytes !== undefined &&
+      (!Number.isSafeInteger(options.readAheadBytes) || options.readAheadBytes < 0)
+    ) {
+      throw new StreamArgumentError(
+        `KafkaSource readAheadBytes must be an integer >= 0, got ${options.readAheadBytes}`,
+        { option: 'readAheadBytes' },
+      );
+    }
     checkCount('readTimeoutMs', options.readTimeoutMs);
     for (const name of ['keyFormat', 'valueFormat'] as const) {
       const format = options[name];
@@ -702,6 +717,7 @@ export class KafkaSource implements Source {
           ...(o.maxBytes !== undefined ? { maxBytes: o.maxBytes } : {}),
           ...(o.maxBytesPerPartition !== undefined ? { maxBytesPerPartition: o.maxBytesPerPartition } : {}),
           ...(o.readTimeoutMs !== undefined ? { timeoutMs: o.readTimeoutMs } : {}),
+          ...(o.readAheadBytes !== undefined ? { readAheadBytes: o.readAheadBytes } : {}),
         },
         {
           record: (topic, partition, message) => this.toRow(topic, partition, message),

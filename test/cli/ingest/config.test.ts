@@ -8,8 +8,9 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { defaultWorkers, loadConfig, resolveConfig } from '../../../cli/ingest/config.js';
-import { buildPipeline } from '../../../cli/ingest/pipeline.js';
+import { buildPipeline, kafkaSourceOptions } from '../../../cli/ingest/pipeline.js';
 import { runCli } from '../../../cli/run-cli.js';
+import { KafkaSource } from '../../../stream/sources/kafka.js';
 import { PROJECT_ROOT } from '../../kit/paths.js';
 import { filesUnder, runDaemon } from './daemon-process.js';
 
@@ -311,7 +312,30 @@ describe('lakestream ingest: config validation', () => {
     expect(filesUnder(yaml.folder)).toEqual(['pipeline.yaml']);
   });
 
-  it('workers: the cores but one, at most 4, none on 2 cores or fewer', () => {
+  it('kafka.readAhead: a size or 0 (off), handed to the Kafka source as readAheadBytes', () => {
+    const sourceOf = (readAhead?: unknown) =>
+      kafkaSourceOptions(
+        resolveConfig(
+          with_((c) => Object.assign(c.kafka as Config, readAhead === undefined ? {} : { readAhead })),
+          {
+            file: 'p.json',
+            baseDir: '/etc/lakestream',
+            env: {},
+          },
+        ),
+      );
+    expect(sourceOf().readAheadBytes).toBeUndefined(); // the source's default, 32 MiB
+    expect(sourceOf('64 MiB').readAheadBytes).toBe(64 * 2 ** 20);
+    expect(sourceOf(1000).readAheadBytes).toBe(1000);
+    expect(sourceOf(0).readAheadBytes).toBe(0);
+    expect(() => sourceOf('lots')).toThrow(/kafka\.readAhead: expected 0 or a size in bytes/);
+    expect(() => sourceOf(-5)).toThrow(/kafka\.readAhead: expected 0 or a size in bytes/);
+    expect(() => new KafkaSource({ brokers: ['a:1'], topics: ['t'], readAheadBytes: -1 })).toThrow(
+      /readAheadBytes must be an integer >= 0/,
+    );
+  });
+
+  it('workers: the cores but one, at least 2, at most 4, none on 1 core', () => {
     expect([1, 2, 3, 4, 6, 16].map(defaultWorkers)).toEqual([0, 2, 2, 3, 4, 4]);
     const config = (workers?: number) =>
       resolveConfig(
