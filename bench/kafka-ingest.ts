@@ -24,7 +24,8 @@
 //   (or env LAKESTREAM_BENCH_EVENTS / LAKESTREAM_BENCH_REPS / LAKESTREAM_BENCH_BATCH); 1 warm-up +
 //   repetitions measured, medians. Quick: LAKESTREAM_BENCH_EVENTS=200000 npm run bench:kafka.
 //   LAKESTREAM_BENCH_CODEC=zstd|snappy|uncompressed sets the Delta codec (default: the default, snappy);
-//   LAKESTREAM_BENCH_WORKERS=n the config's workers (0: the serial pipeline on the main thread).
+//   LAKESTREAM_BENCH_WORKERS=n the config's workers (0: the serial pipeline on the main thread);
+//   LAKESTREAM_BENCH_READ_AHEAD='96 MiB' its kafka.readAhead.
 //   LAKESTREAM_BENCH_DEDUP=0 skips (c). LAKESTREAM_BENCH_ONLY=raw|lakestream|dedup runs one leg, e.g.
 //   LAKESTREAM_BENCH_NODE_FLAGS='--cpu-prof --cpu-prof-dir=/tmp/prof' passes node flags to the compiled
 //   leg processes (each writes its own CPU-*.cpuprofile; the threads' too). Or for a profile with
@@ -59,6 +60,8 @@ const ONLY = process.env.LAKESTREAM_BENCH_ONLY;
 const CODEC = process.env.LAKESTREAM_BENCH_CODEC;
 /** The pipeline's worker threads (config `workers`; 0: the serial pipeline); default the config default. */
 const WORKERS = process.env.LAKESTREAM_BENCH_WORKERS;
+/** The config's kafka.readAhead (default: the default, 32 MiB). */
+const READ_AHEAD = process.env.LAKESTREAM_BENCH_READ_AHEAD;
 const WARMUP = 1;
 const PARTITIONS = 4;
 const PER_PARTITION_BATCH = 2000; // ≈ 750 KB per partition and request: under the broker's 1 MB message.max.bytes
@@ -251,6 +254,7 @@ async function lakestreamRun(task: Task): Promise<LegResult> {
       topics: [task.topic],
       startingOffsets: 'earliest',
       maxOffsetsPerTrigger: task.batch,
+      ...(READ_AHEAD !== undefined ? { readAhead: READ_AHEAD } : {}),
     },
     format: { type: 'json', schema: SCHEMA },
     ...(dedup ? { dedup: { keys: ['id'], watermark: { column: 'ts', delay: '10 minutes' } } } : {}),

@@ -966,13 +966,14 @@ export function resolveConfig(
 }
 
 /**
- * The default of `workers`: the cores but one (the main thread reads Kafka and commits), at least 2 and
- * at most 4; none on a single core. On 2 cores, 2 workers beat both the main thread alone and 1 worker
- * (bench/kafka-ingest.ts, compiled, with the broker on the same 2 cores: 110k events/s against 99k
- * serial and 96k with 1 worker, at 13 % more CPU per event and 1.27× the memory).
+ * The default of `workers`: the cores but one (the main thread reads Kafka and commits), at most 4;
+ * none on 2 cores or fewer. There (bench/kafka-ingest.ts, compiled, the broker on the same 2 cores),
+ * 2 workers gain 12 % with 100k-record batches (110k events/s against 99k) but only 2–6 % with the
+ * default 200k (106k against 100–104k), for 13–21 % more CPU per event and 1.3–1.6× the memory; 1
+ * worker is slower than none.
  */
 export function defaultWorkers(cores: number): number {
-  return cores <= 1 ? 0 : Math.min(4, Math.max(2, cores - 1));
+  return cores <= 2 ? 0 : Math.min(4, cores - 1);
 }
 
 /** Reads, parses and validates a config file. Throws ConfigError. */

@@ -335,8 +335,8 @@ describe('lakestream ingest: config validation', () => {
     );
   });
 
-  it('workers: the cores but one, at least 2, at most 4, none on 1 core', () => {
-    expect([1, 2, 3, 4, 6, 16].map(defaultWorkers)).toEqual([0, 2, 2, 3, 4, 4]);
+  it('workers: the cores but one, at most 4, none on 2 cores or fewer', () => {
+    expect([1, 2, 3, 4, 6, 16].map(defaultWorkers)).toEqual([0, 0, 2, 3, 4, 4]);
     const config = (workers?: number) =>
       resolveConfig(
         { ...BASE, ...(workers === undefined ? {} : { workers }) },
