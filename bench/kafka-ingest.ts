@@ -45,7 +45,7 @@ import { DeltaTable } from '../sinks/delta/table.js';
 import { LocalObjectStore } from '../storage/local.js';
 import type { StreamingQueryProgress } from '../stream/progress.js';
 import { containerEnv } from '../test/kit/container-env.js';
-import { compiledEntry, nodeFlags, removeCompiled, runCompiled } from './lib/compiled.js';
+import { nodeFlags, runCompiled } from './lib/compiled.js';
 import { eventJson, SCHEMA } from './lib/events.js';
 import { type Measured, measure } from './lib/measure.js';
 import { median } from './lib/timing.js';
@@ -314,12 +314,12 @@ async function lakestreamRun(task: Task): Promise<LegResult> {
 }
 
 /**
- * Runs one leg in a fresh process and reads its result line: this file compiled, under plain node
- * (bench/lib/compiled.ts), or with LAKESTREAM_BENCH_TSX=1 this file with the same node flags.
+ * Runs one leg in a fresh process and reads its result line: this file as compiled into `build`, under
+ * plain node (bench/lib/compiled.ts), or without a build this file with the same node flags.
  */
-function runLeg(task: Task): Promise<LegResult> {
-  const entry = runCompiled()
-    ? [...nodeFlags(), compiledEntry(import.meta.url)]
+function runLeg(task: Task, build: string | undefined): Promise<LegResult> {
+  const entry = build
+    ? [...nodeFlags(), join(build, 'bench', 'kafka-ingest.js')]
     : [...process.execArgv, new URL(import.meta.url).pathname];
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, entry, {
@@ -344,14 +344,21 @@ function runLeg(task: Task): Promise<LegResult> {
 async function main(): Promise<void> {
   ensureContainers();
   const { startKafka } = await import('../test/kit/kafka.js');
+  const { compileSources } = await import('../test/kit/compile.js');
   const t0 = performance.now();
   const kafka = await startKafka();
   const stopBroker = () => kafka.stop().catch(() => undefined);
   const onSignal = () => void stopBroker().then(() => process.exit(130));
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  let build: string | undefined;
   const root = mkdtempSync(join(tmpdir(), 'lakestream-bench-kafka-'));
   try {
+    if (runCompiled()) {
+      const c0 = performance.now();
+      build = await compileSources('tsconfig.bench.json', 'bench-build-');
+      console.log(`  compiled the sources in ${((performance.now() - c0) / 1000).toFixed(1)} s`);
+    }
     const brokerCpu = brokerCpuReader(kafka.container.getId());
     const admin = client(kafka.brokers);
     const topic = 'bench-events';
@@ -380,15 +387,18 @@ async function main(): Promise<void> {
       for (const leg of legs) {
         const dir = join(root, `${leg}-${rep}`);
         const b0 = brokerCpu();
-        const result = await runLeg({
-          leg,
-          events: EVENTS,
-          batch: BATCH,
-          brokers: kafka.brokers,
-          topic,
-          high: [...high],
-          dir,
-        });
+        const result = await runLeg(
+          {
+            leg,
+            events: EVENTS,
+            batch: BATCH,
+            brokers: kafka.brokers,
+            topic,
+            high: [...high],
+            dir,
+          },
+          build,
+        );
         const r: Run = { ...result, brokerCpu: brokerCpu() - b0 };
         rmSync(dir, { recursive: true, force: true });
         if (rep >= WARMUP) runs[leg].push(r);
@@ -447,7 +457,7 @@ async function main(): Promise<void> {
     }
   } finally {
     rmSync(root, { recursive: true, force: true });
-    removeCompiled();
+    if (build) rmSync(build, { recursive: true, force: true });
     await stopBroker();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

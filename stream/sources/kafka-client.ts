@@ -295,10 +295,8 @@ interface Pending<R> {
   /** The next offset wanted. */
   position: number;
   records: R[];
-  /** Records at or after `end` delivered with the range's last batches (read-ahead), with their offsets and size. */
-  beyond: R[];
-  beyondOffsets: number[];
-  beyondBytes: number;
+  /** Records at or after `end` delivered with the range's last batches (the next read-ahead). */
+  beyond: Buffered<R>;
   done: boolean;
   lastProgress: number;
   lastSeek: number;
@@ -306,19 +304,28 @@ interface Pending<R> {
   reseekedAt: number | undefined;
 }
 
+/** Records kept ahead of a read, in offset order, with the offset of each and their size in bytes. */
+interface Buffered<R> {
+  records: R[];
+  offsets: number[];
+  bytes: number;
+}
+
+function buffer<R>(into: Buffered<R>, record: R, offset: number, bytes: number): void {
+  into.records.push(record);
+  into.offsets.push(offset);
+  into.bytes += bytes;
+}
+
 /**
  * Records fetched ahead of the next read of a partition: every record in [start, position), in order.
  */
-interface ReadAhead<R> {
+interface ReadAhead<R> extends Buffered<R> {
   topic: string;
   partition: number;
   start: number;
   /** The next offset to fetch. */
   position: number;
-  records: R[];
-  /** The offset of each record. */
-  offsets: number[];
-  bytes: number;
 }
 
 const partitionKey = (topic: string, partition: number) => `${topic}-${partition}`;
@@ -424,9 +431,7 @@ export class KafkaRangeReader<R> {
         end: r.end,
         position: r.start,
         records: [],
-        beyond: [],
-        beyondOffsets: [],
-        beyondBytes: 0,
+        beyond: { records: [], offsets: [], bytes: 0 },
         done: false,
         lastProgress: now,
         lastSeek: now,
@@ -440,12 +445,8 @@ export class KafkaRangeReader<R> {
           const offset = a.offsets[i]!;
           if (offset < r.start) continue;
           if (offset < r.end) p.records.push(a.records[i]!);
-          else {
-            // Sizes of the records carried on again are not known any more: a share of the buffer's.
-            p.beyond.push(a.records[i]!);
-            p.beyondOffsets.push(offset);
-            p.beyondBytes += a.bytes / a.records.length;
-          }
+          // Sizes of the records carried on again are not known any more: a share of the buffer's.
+          else buffer(p.beyond, a.records[i]!, offset, a.bytes / a.records.length);
         }
         p.position = Math.max(r.start, a.position);
         if (p.position >= p.end) p.done = true;
@@ -473,17 +474,14 @@ export class KafkaRangeReader<R> {
       if (ok && this.readAheadBytes > 0) {
         // Keep fetching the partitions just read, from where each stopped (records past `end` kept).
         for (const [key, p] of this.active) {
-          const bytes = p.beyondBytes;
           this.ahead.set(key, {
+            ...p.beyond,
             topic: p.topic,
             partition: p.partition,
             start: p.end,
             position: Math.max(p.position, p.end),
-            records: p.beyond,
-            offsets: p.beyondOffsets,
-            bytes,
           });
-          this.aheadBytes += bytes;
+          this.aheadBytes += p.beyond.bytes;
         }
       }
       this.active.clear();
@@ -646,10 +644,8 @@ export class KafkaRangeReader<R> {
     for (const message of batch.messages) {
       const offset = Number(message.offset);
       if (offset < a.position) continue;
-      a.records.push(this.hooks.record(batch.topic, batch.partition, message));
-      a.offsets.push(offset);
       const bytes = messageBytes(message);
-      a.bytes += bytes;
+      buffer(a, this.hooks.record(batch.topic, batch.partition, message), offset, bytes);
       this.aheadBytes += bytes;
       a.position = offset + 1;
     }
@@ -686,9 +682,7 @@ export class KafkaRangeReader<R> {
             break;
           }
           // The start of the next range, kept for the next read.
-          p.beyond.push(this.hooks.record(batch.topic, batch.partition, message));
-          p.beyondOffsets.push(offset);
-          p.beyondBytes += messageBytes(message);
+          buffer(p.beyond, this.hooks.record(batch.topic, batch.partition, message), offset, messageBytes(message));
         } else p.records.push(this.hooks.record(batch.topic, batch.partition, message));
         p.position = offset + 1;
       }

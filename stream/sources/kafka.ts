@@ -178,9 +178,9 @@ function headersOf(headers: KafkaHeadersLike | undefined): Record<string, string
   return out;
 }
 
-function checkCount(name: string, value: number | undefined): void {
-  if (value !== undefined && (!Number.isSafeInteger(value) || value < 1)) {
-    throw new StreamArgumentError(`KafkaSource ${name} must be an integer >= 1, got ${value}`, { option: name });
+function checkCount(name: string, value: number | undefined, min = 1): void {
+  if (value !== undefined && (!Number.isSafeInteger(value) || value < min)) {
+    throw new StreamArgumentError(`KafkaSource ${name} must be an integer >= ${min}, got ${value}`, { option: name });
   }
 }
 
@@ -266,15 +266,7 @@ export class KafkaSource implements Source {
     }
     checkCount('maxBytes', options.maxBytes);
     checkCount('maxBytesPerPartition', options.maxBytesPerPartition);
-    if (
-      options.readAheadBytes !== undefined &&
-      (!Number.isSafeInteger(options.readAheadBytes) || options.readAheadBytes < 0)
-    ) {
-      throw new StreamArgumentError(
-        `KafkaSource readAheadBytes must be an integer >= 0, got ${options.readAheadBytes}`,
-        { option: 'readAheadBytes' },
-      );
-    }
+    checkCount('readAheadBytes', options.readAheadBytes, 0);
     checkCount('readTimeoutMs', options.readTimeoutMs);
     for (const name of ['keyFormat', 'valueFormat'] as const) {
       const format = options[name];

@@ -13,7 +13,14 @@ import type { OperatorSpec, StreamOperator } from '../../../stream/operator.js';
 import { planPipeline } from '../../../stream/plan.js';
 import type { EncodedFile, Row, RowGroup } from '../../../stream/types.js';
 import { ingestOperators } from '../operators.js';
-import type { IngestStage, PackedBytes, RecordChunk, StageResult, StageTask } from './task.js';
+import {
+  type IngestStage,
+  isText,
+  type PackedBytes,
+  type RecordChunk,
+  type StageResult,
+  type StageTask,
+} from './task.js';
 
 /** Fewest records worth a task of their own (smaller batches run as one task). */
 const MIN_TASK_RECORDS = 4096;
@@ -139,11 +146,10 @@ function transfers(chunks: readonly RecordChunk[]): ArrayBuffer[] {
  * (KafkaSourceOptions.undecodedText) decoded where the source schema says string.
  */
 function decodedRow(row: Row, schema: StructType): Row {
-  const text = (name: string) => schema.fields.find((f) => f.name === name)?.type === 'string';
   const out: Row = { ...row };
   for (const name of ['key', 'value']) {
     const v = row[name];
-    if (v instanceof Uint8Array && text(name))
+    if (v instanceof Uint8Array && isText(schema, name))
       out[name] = Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('utf8');
   }
   return out;

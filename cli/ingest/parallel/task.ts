@@ -91,8 +91,9 @@ export function stageOperators(stage: IngestStage): readonly StreamOperator[] {
   return operators;
 }
 
-function fieldType(schema: StructType, name: string): unknown {
-  return schema.fields.find((f) => f.name === name)?.type;
+/** Whether the source schema's column `name` is text (its bytes are UTF-8 decoded to a string). */
+export function isText(schema: StructType, name: string): boolean {
+  return schema.fields.find((f) => f.name === name)?.type === 'string';
 }
 
 /** The items of a column: as given, or unpacked (UTF-8 decoded when `text`, else copied out as bytes). */
@@ -116,8 +117,8 @@ export async function runStage(task: StageTask): Promise<StageResult> {
   // The rows are built here in the shape kafkaRecord (the first operator) gives, so it is skipped.
   if (planned[0]?.kind !== 'kafkaRecord') throw new Error('the ingest stage must start with kafkaRecord');
   const operators = planned.slice(1);
-  const keyText = fieldType(task.stage.sourceSchema, 'key') === 'string';
-  const valueText = fieldType(task.stage.sourceSchema, 'value') === 'string';
+  const keyText = isText(task.stage.sourceSchema, 'key');
+  const valueText = isText(task.stage.sourceSchema, 'value');
   let groups: RowGroup[] = task.chunks.map((c) => {
     const n = c.offsets.length;
     const keys = unpack(c.keys, n, keyText);

@@ -2,10 +2,11 @@
 // reach the daemon itself; or, with `compiled`, the tsc output as the package's bin runs it) and
 // follows its JSON log lines. compileCli builds that output.
 
-import { type ChildProcessWithoutNullStreams, execFile, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { compileSources } from '../../kit/compile.js';
 import { PROJECT_ROOT } from '../../kit/paths.js';
 
 export interface LogLine {
@@ -26,22 +27,9 @@ export interface DaemonProcess {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/**
- * Compiles the sources as `npm run build` does (tsconfig.build.json), into a new folder under
- * .cache/ (inside the project, so the compiled files resolve its node_modules). Returns the folder.
- */
-export async function compileCli(): Promise<string> {
-  const outDir = mkdtempSync(join(PROJECT_ROOT, '.cache', 'compiled-'));
-  const tsc = join(PROJECT_ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
-  await new Promise<void>((resolve, reject) => {
-    execFile(
-      process.execPath,
-      [tsc, '-p', join(PROJECT_ROOT, 'tsconfig.build.json'), '--outDir', outDir],
-      { cwd: PROJECT_ROOT },
-      (error, stdout) => (error ? reject(new Error(`tsc failed: ${stdout}`)) : resolve()),
-    );
-  });
-  return outDir;
+/** Compiles the sources as `npm run build` does (test/kit/compile.ts); returns the folder. */
+export function compileCli(): Promise<string> {
+  return compileSources('tsconfig.build.json');
 }
 
 /**
