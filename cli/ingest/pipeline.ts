@@ -30,6 +30,7 @@ import { type DataStream, readStream, type WriteStreamOptions } from '../../stre
 import { type IngestConfig, invalidConfig } from './config.js';
 import { ingestOperators } from './operators.js';
 import { parallelIngest } from './parallel/stage.js';
+import { columnarStage } from './parallel/task.js';
 import { deadLetterOrigin, PlanIssue } from './transforms.js';
 
 export interface IngestPipeline {
@@ -44,7 +45,10 @@ export interface IngestPipeline {
   /** undefined: the runtime's default (JSON Lines under <checkpoint>/dead-letters/). */
   deadLetters: DeadLetterSink | undefined;
   trigger: Trigger;
-  /** Whether the stateless operators and the encoding run in worker threads (parallel/stage.ts). */
+  /**
+   * Whether the stateless operators and the encoding run as the stage of parallel/stage.ts: in worker
+   * threads (config.workers > 0), or on the main thread by the columnar path (workers 0).
+   */
   parallel: boolean;
   /** Releases the pipeline's worker threads (after the query ended). */
   close(): Promise<void>;
@@ -118,9 +122,10 @@ function dedupOperators(dedup: NonNullable<IngestConfig['dedup']>): OperatorSpec
 /** Constructs the source, operators, sink and dead-letter destination, and plans them. Throws CONFIG_INVALID. */
 export function buildPipeline(config: IngestConfig): IngestPipeline {
   // Without dedup (state) and scale-out (rows carry their origin to the sink), the stateless
-  // operators and the Parquet encoding run in worker threads (parallel/stage.ts), which also decode
-  // the records' text: the source hands them the fetched bytes.
-  const parallel = config.workers > 0 && !config.dedup && !config.kafka.scaleOut;
+  // operators and the Parquet encoding run as the stage of parallel/stage.ts, which also decodes the
+  // records' text (the source hands it the fetched bytes): in worker threads, or with workers 0, on
+  // this thread when its records can take the columnar path (JSON scanned straight into columns).
+  const parallel = !config.dedup && !config.kafka.scaleOut && (config.workers > 0 || columnarStage(config));
   const sourceOptions = { ...kafkaSourceOptions(config), ...(parallel ? { undecodedText: true } : {}) };
   let target: DeltaSink | undefined;
   const stage = parallel

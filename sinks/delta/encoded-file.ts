@@ -5,10 +5,13 @@
 // sink's prepare hands them to DeltaTransaction.addEncodedFiles, which refuses files of a stale plan.
 // No I/O here, nothing of the engine but its EncodedFile type.
 import type { EncodedFile, Row } from '../../stream/types.js';
+import type { ColumnBatch } from '../parquet/column-batch.js';
 import { encodeRows } from '../parquet/index.js';
+import { arrowToParquet } from '../parquet/parquet-writer.js';
+import type { ColumnStats } from '../parquet/stats.js';
 import type { StructType } from '../schema.js';
 import type { ParquetCompression } from './file-names.js';
-import type { StatsOptions } from './stats.js';
+import { buildStats, type StatsOptions } from './stats.js';
 import {
   encodeFailure,
   firstFileRows,
@@ -110,6 +113,56 @@ export function encodeForPlan(plan: DeltaEncodingPlan, rows: readonly Row[]): De
       files.push(encodeSlice(start, count));
       start += count;
     }
+  }
+  return files;
+}
+
+/**
+ * Whether rows of a ColumnBatch with `schema` can be encoded under `plan` by encodeBatchForPlan: an
+ * unpartitioned table whose data columns are exactly the batch's (names, types and nullability).
+ */
+export function planTakesBatch(plan: DeltaEncodingPlan, schema: StructType): boolean {
+  if (plan.partitionColumns.length > 0 || plan.dataSchema.fields.length !== schema.fields.length) return false;
+  return plan.dataSchema.fields.every((f) => {
+    const mine = schema.fields.find((g) => g.name === f.name);
+    return mine !== undefined && mine.type === f.type && mine.nullable === f.nullable;
+  });
+}
+
+/**
+ * encodeForPlan for the rows of a ColumnBatch (planTakesBatch): the same files, cut into files near
+ * plan.targetFileSize from the batch's size estimate. The Parquet bytes and add.stats of a file are
+ * those encodeForPlan writes for the same rows.
+ */
+export function encodeBatchForPlan(plan: DeltaEncodingPlan, batch: ColumnBatch): DeltaEncodedFile[] {
+  const total = batch.length;
+  if (total === 0) return [];
+  const options = planWriteOptions(plan);
+  const encodeSlice = (start: number, count: number): DeltaEncodedFile => {
+    const end = start + count;
+    const arrow = batch.toArrow(plan.dataSchema, start, end, options);
+    const bytes = arrowToParquet(arrow.table, options, arrow.dictionaryColumns);
+    // Null counts of the leaves past the statistics' limit, which buildStats would count in rows.
+    const covered = new Set(arrow.stats.map((s) => s.path.join('.')));
+    const stats: ColumnStats[] = [...arrow.stats];
+    for (const s of batch.nullCounts(start, end)) if (!covered.has(s.path.join('.'))) stats.push(s);
+    return {
+      format: DELTA_PARQUET,
+      bytes,
+      numRecords: count,
+      partitionValues: {},
+      // buildStats reads rows only for their count and for null counts missing from `stats` (none are).
+      stats: buildStats(plan.dataSchema, new Array<Row>(count), stats, plan.statsOptions),
+      planKey: plan.key,
+    };
+  };
+  const firstCount = Math.max(1, Math.min(total, Math.floor(plan.targetFileSize / batch.bytesPerRow())));
+  const first = encodeSlice(0, firstCount);
+  const files = [first];
+  let start = firstCount;
+  for (const count of remainingFileRows(total, plan.targetFileSize, firstCount, first.bytes.byteLength)) {
+    files.push(encodeSlice(start, count));
+    start += count;
   }
   return files;
 }

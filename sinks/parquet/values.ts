@@ -90,6 +90,62 @@ function dateAt(s: string): number {
   return daysFromCivil(y, m, d);
 }
 
+/** Years a timestamp is read from its bytes in: its microseconds stay within ±2^53 (1685-2255). */
+const MIN_FAST_YEAR = 1700;
+const MAX_FAST_YEAR = 2200;
+const MICROS_PER_DAY = 86_400_000_000;
+
+/** The 2-digit number at b[p], or -1. */
+function two(b: Uint8Array, p: number): number {
+  const x = b[p]! - 0x30;
+  const y = b[p + 1]! - 0x30;
+  return x >= 0 && x <= 9 && y >= 0 && y <= 9 ? x * 10 + y : -1;
+}
+
+/**
+ * Days of a canonical date 'YYYY-MM-DD' (year 0001-9999, a real day) at b[p, p + 10), or -1. Read
+ * as toDays reads it (the JSON scanner of the ingest stage takes dates from their bytes).
+ */
+export function canonicalDate(b: Uint8Array, p: number): number {
+  if (b[p + 4] !== 0x2d || b[p + 7] !== 0x2d) return -1;
+  const hi = two(b, p);
+  const lo = two(b, p + 2);
+  const month = two(b, p + 5);
+  const day = two(b, p + 8);
+  if (hi < 0 || lo < 0 || month < 1 || month > 12 || day < 1) return -1;
+  const year = hi * 100 + lo;
+  if (year < 1 || day > daysInMonth(year, month)) return -1;
+  return daysFromCivil(year, month, day);
+}
+
+/**
+ * Microseconds of a canonical UTC timestamp 'YYYY-MM-DDTHH:MM:SS[.f{1,6}]Z' (year 1700-2200) at
+ * b[start, end), or -1 (then the text takes the general checks): what toEpochMicros gives for the text.
+ */
+export function canonicalTimestamp(b: Uint8Array, start: number, end: number): number {
+  const n = end - start;
+  if ((n !== 20 && (n < 22 || n > 27)) || b[start + 10] !== 0x54 || b[end - 1] !== 0x5a) return -1;
+  if (b[start + 13] !== 0x3a || b[start + 16] !== 0x3a) return -1;
+  const days = canonicalDate(b, start);
+  const year = two(b, start) * 100 + two(b, start + 2);
+  if (days === -1 || year < MIN_FAST_YEAR || year > MAX_FAST_YEAR) return -1;
+  const hour = two(b, start + 11);
+  const minute = two(b, start + 14);
+  const second = two(b, start + 17);
+  if (hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59) return -1;
+  let micros = 0;
+  if (n > 20) {
+    if (b[start + 19] !== 0x2e) return -1;
+    for (let i = start + 20; i < end - 1; i++) {
+      const d = b[i]! - 0x30;
+      if (d < 0 || d > 9) return -1;
+      micros = micros * 10 + d;
+    }
+    micros *= 10 ** (27 - n);
+  }
+  return days * MICROS_PER_DAY + ((hour * 60 + minute) * 60 + second) * 1_000_000 + micros;
+}
+
 const INT32_MIN = -2147483648;
 const INT32_MAX = 2147483647;
 

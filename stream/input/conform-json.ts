@@ -157,6 +157,13 @@ function isPlainUtcTimestamp(text: string): boolean {
   return text.length <= 27 && !Number.isNaN(utcTimestampMs(text));
 }
 
+/** Whether the JSON string `text` is a value of a 'date' / 'timestamp' field (as the conformer checks it). */
+export function conformsTemporal(type: 'date' | 'timestamp', text: string): boolean {
+  return type === 'date'
+    ? isPlainDate(text) || isDateLiteral(text)
+    : isPlainUtcTimestamp(text) || isZonedTimestampLiteral(text);
+}
+
 function primitiveConformer(type: Extract<DataType, string>): Conform {
   switch (type) {
     case 'string':

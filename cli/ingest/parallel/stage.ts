@@ -18,6 +18,7 @@ import {
   isText,
   type PackedBytes,
   type RecordChunk,
+  runStage,
   type StageResult,
   type StageTask,
 } from './task.js';
@@ -32,7 +33,7 @@ export interface EncodingTarget {
 
 export interface ParallelIngestOptions {
   target: EncodingTarget;
-  /** Worker threads. */
+  /** Worker threads; 0 runs the stage's one task per batch on the calling thread (for the columnar path). */
   workers: number;
   /**
    * Test seam: the worker module (default ./worker, which serves task.ts runStage). Fault-injection
@@ -200,35 +201,35 @@ export function parallelIngest(
           for (const g of groups) total += g.rows.length;
           if (total === 0) return groups;
           const plan = await options.target.encodingPlan();
-          const tasks = splitRecords(groups, Math.min(workers, Math.ceil(total / MIN_TASK_RECORDS)));
-          pool ??= new WorkerPool<StageTask, StageResult>(
-            options.workerModule ?? siblingModule(import.meta.url, 'worker'),
-            {
-              size: workers,
-              name: 'ingest worker',
-              // A task's rows live until its files are encoded: a young generation that holds them
-              // saves promoting them (measured: −5 % CPU per event in bench/kafka-ingest.ts).
-              resourceLimits: { maxYoungGenerationSizeMb: 64 },
-            },
-          );
-          const running = pool;
-          const results = await Promise.all(
-            tasks.map((chunks) =>
-              running.run(
-                {
-                  stage: full,
-                  plan,
-                  batchId: ctx.batchId,
-                  batchTimestampMs: ctx.batchTimestampMs,
-                  watermarkMs: ctx.watermarkMs,
-                  chunks,
-                },
-                transfers(chunks),
-              ),
-            ),
-          );
+          const tasks = splitRecords(groups, Math.max(1, Math.min(workers, Math.ceil(total / MIN_TASK_RECORDS))));
+          const task = (chunks: RecordChunk[]): StageTask => ({
+            stage: full,
+            plan,
+            batchId: ctx.batchId,
+            batchTimestampMs: ctx.batchTimestampMs,
+            watermarkMs: ctx.watermarkMs,
+            chunks,
+          });
+          let results: StageResult[];
+          if (workers === 0) {
+            results = [];
+            for (const chunks of tasks) results.push(await runStage(task(chunks)));
+          } else {
+            pool ??= new WorkerPool<StageTask, StageResult>(
+              options.workerModule ?? siblingModule(import.meta.url, 'worker'),
+              {
+                size: workers,
+                name: 'ingest worker',
+                // A task's rows live until its files are encoded: a young generation that holds them
+                // saves promoting them (measured: −5 % CPU per event in bench/kafka-ingest.ts).
+                resourceLimits: { maxYoungGenerationSizeMb: 64 },
+              },
+            );
+            const running = pool;
+            results = await Promise.all(tasks.map((chunks) => running.run(task(chunks), transfers(chunks))));
+          }
           const files: EncodedFile[] = [];
-          results.forEach((result) => {
+          for (const result of results) {
             for (const letter of result.letters) {
               const row = sourceRow(groups, letter.partition, letter.offset);
               if (!row) {
@@ -244,7 +245,7 @@ export function parallelIngest(
             for (const [k, v] of Object.entries(result.custom))
               ctx.metrics.custom[k] = (ctx.metrics.custom[k] ?? 0) + v;
             files.push(...result.files);
-          });
+          }
           return groups.map((g, i) => ({ partition: g.partition, rows: [], ...(i === 0 ? { files } : {}) }));
         },
       };

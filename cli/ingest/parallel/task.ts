@@ -2,9 +2,23 @@
 // Kafka records → the config's stateless operators (kafkaRecord → parseJson → transforms → finalize,
 // the very specs of the serial pipeline) → Delta data files encoded by the sink's plan. Pure apart
 // from its cache of planned operators: no Kafka, no storage, no threads (tests call it in-process).
+//
+// The columnar path: when the stage only parses JSON of a flat primitive schema into a table of the
+// same columns (columnarSchema), each record's bytes are scanned straight into typed columns
+// (stream/input/json-columns.ts → sinks/parquet/column-batch.ts) — no parsed object, no row, no
+// string per value — and only the records the scanner declines run through the operators above. The
+// files, stats and dead letters are those of the row path (test/cli/ingest/parallel/task.test.ts).
 
-import { type DeltaEncodedFile, type DeltaEncodingPlan, encodeForPlan } from '../../../sinks/delta/encoded-file.js';
+import {
+  type DeltaEncodedFile,
+  type DeltaEncodingPlan,
+  encodeBatchForPlan,
+  encodeForPlan,
+  planTakesBatch,
+} from '../../../sinks/delta/encoded-file.js';
+import { ColumnBatch } from '../../../sinks/parquet/column-batch.js';
 import type { StructType } from '../../../sinks/schema.js';
+import { JsonColumnScanner } from '../../../stream/input/json-columns.js';
 import type { BatchContext, OperatorMetrics, StreamOperator } from '../../../stream/operator.js';
 import { planPipeline } from '../../../stream/plan.js';
 import type { Row, RowGroup } from '../../../stream/types.js';
@@ -76,6 +90,8 @@ export interface StageResult {
   numRows: number;
   /** The inner operators' custom metrics, summed. */
   custom: Record<string, number>;
+  /** Records the columnar path scanned straight into columns (0 when the task took the row path). */
+  scanned: number;
 }
 
 const planned = new Map<string, readonly StreamOperator[]>();
@@ -111,15 +127,46 @@ export function unpack(column: unknown[] | PackedBytes, n: number, text: boolean
   return out;
 }
 
+/** Options of runStage (tests). */
+export interface RunStageOptions {
+  /** Scan JSON records straight into columns where the stage allows it (default true); false: rows only. */
+  columnar?: boolean;
+}
+
+/** Whether the stage's records can take the columnar path (JSON of a flat primitive schema, no transforms). */
+export function columnarStage(stage: Pick<IngestStage, 'format' | 'transforms'>): boolean {
+  return (
+    stage.format.type === 'json' && stage.transforms.length === 0 && JsonColumnScanner.supports(stage.format.schema)
+  );
+}
+
+/**
+ * The JSON schema of a stage whose records the columnar path can take under `plan`: JSON format with
+ * a flat primitive schema (JsonColumnScanner.supports), no transforms, values handed over as bytes,
+ * and a table whose data columns are exactly the schema's (planTakesBatch). Else undefined.
+ */
+export function columnarSchema(task: StageTask): StructType | undefined {
+  const { stage } = task;
+  if (stage.format.type !== 'json' || !columnarStage(stage)) return undefined;
+  const schema = stage.format.schema;
+  if (!planTakesBatch(task.plan, schema)) return undefined;
+  return task.chunks.every((c) => !Array.isArray(c.values)) ? schema : undefined;
+}
+
 /** Runs the stage's operators on the task's records and encodes their output by the plan. */
-export async function runStage(task: StageTask): Promise<StageResult> {
+export async function runStage(task: StageTask, options: RunStageOptions = {}): Promise<StageResult> {
   const planned = stageOperators(task.stage);
   // The rows are built here in the shape kafkaRecord (the first operator) gives, so it is skipped.
   if (planned[0]?.kind !== 'kafkaRecord') throw new Error('the ingest stage must start with kafkaRecord');
   const operators = planned.slice(1);
+  const schema = options.columnar === false ? undefined : columnarSchema(task);
+  if (schema !== undefined) {
+    const result = await runColumnar(task, operators, schema);
+    if (result !== undefined) return result;
+  }
   const keyText = isText(task.stage.sourceSchema, 'key');
   const valueText = isText(task.stage.sourceSchema, 'value');
-  let groups: RowGroup[] = task.chunks.map((c) => {
+  const groups: RowGroup[] = task.chunks.map((c) => {
     const n = c.offsets.length;
     const keys = unpack(c.keys, n, keyText);
     const values = unpack(c.values, n, valueText);
@@ -132,6 +179,21 @@ export async function runStage(task: StageTask): Promise<StageResult> {
   });
   const letters: StageLetter[] = [];
   const custom: Record<string, number> = {};
+  const rows: Row[] = [];
+  for (const g of await runOperators(task, operators, groups, letters, custom))
+    for (const row of g.rows) rows.push(row);
+  const files = encodeForPlan(task.plan, rows);
+  return { files, letters, numRows: rows.length, custom, scanned: 0 };
+}
+
+/** Runs `operators` on `groups`; rejected records go to `letters`, custom metrics are summed into `custom`. */
+async function runOperators(
+  task: StageTask,
+  operators: readonly StreamOperator[],
+  groups: RowGroup[],
+  letters: StageLetter[],
+  custom: Record<string, number>,
+): Promise<RowGroup[]> {
   for (const op of operators) {
     const metrics: OperatorMetrics = { numRowsDroppedByWatermark: 0, numDeadLetters: 0, custom: {} };
     const ctx: BatchContext = {
@@ -153,8 +215,68 @@ export async function runStage(task: StageTask): Promise<StageResult> {
     groups = await op.process(groups, ctx);
     for (const [k, v] of Object.entries(metrics.custom)) custom[k] = (custom[k] ?? 0) + v;
   }
-  const rows: Row[] = [];
-  for (const g of groups) for (const row of g.rows) rows.push(row);
-  const files = encodeForPlan(task.plan, rows);
-  return { files, letters, numRows: rows.length, custom };
+  return groups;
+}
+
+/** Records seen before the columnar path may give up on a task whose records it mostly declines. */
+const COLUMNAR_PROBE = 512;
+
+/**
+ * The columnar path: each record's JSON bytes are scanned straight into a ColumnBatch; a record the
+ * scanner declines (see JsonColumnScanner) runs through the stage's operators alone, which make its
+ * row (appended in its place, so rows keep their order) or its dead letter. Undefined when more than
+ * one record in 8 is declined (the row path is then cheaper for the task).
+ */
+async function runColumnar(
+  task: StageTask,
+  operators: readonly StreamOperator[],
+  schema: StructType,
+): Promise<StageResult | undefined> {
+  let total = 0;
+  for (const c of task.chunks) total += c.offsets.length;
+  const batch = new ColumnBatch(schema, total);
+  const scanner = new JsonColumnScanner(schema, batch);
+  const letters: StageLetter[] = [];
+  const custom: Record<string, number> = {};
+  const keyText = isText(task.stage.sourceSchema, 'key');
+  const valueText = isText(task.stage.sourceSchema, 'value');
+  let seen = 0;
+  let declined = 0;
+  for (const c of task.chunks) {
+    const values = c.values as PackedBytes;
+    const { bytes, ends, nulls } = values;
+    const n = c.offsets.length;
+    let start = 0;
+    for (let i = 0; i < n; i++) {
+      const end = ends[i]!;
+      seen++;
+      if (nulls[i] !== 1 && scanner.scan(bytes, start, end)) {
+        start = end;
+        continue;
+      }
+      declined++;
+      if (seen >= COLUMNAR_PROBE && declined * 8 > seen) return undefined;
+      const value = nulls[i] === 1 ? null : item(values, start, end, valueText);
+      const key = Array.isArray(c.keys) ? (c.keys[i] ?? null) : keyAt(c.keys, i, keyText);
+      const row = kafkaRecordRow(key, value, c.topic, c.kafkaPartition, c.offsets[i], new Date(c.timestamps[i]!));
+      const out = await runOperators(task, operators, [{ partition: c.partition, rows: [row] }], letters, custom);
+      for (const g of out) for (const r of g.rows) batch.appendRow(r);
+      start = end;
+    }
+  }
+  const files = encodeBatchForPlan(task.plan, batch);
+  return { files, letters, numRows: batch.length, custom, scanned: seen - declined };
+}
+
+/** Item [start, end) of packed bytes: UTF-8 decoded when `text`, else copied out. */
+function item(packed: PackedBytes, start: number, end: number, text: boolean): unknown {
+  const { bytes } = packed;
+  return text
+    ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8', start, end)
+    : bytes.slice(start, end);
+}
+
+function keyAt(packed: PackedBytes, i: number, text: boolean): unknown {
+  if (packed.nulls[i] === 1) return null;
+  return item(packed, i === 0 ? 0 : packed.ends[i - 1]!, packed.ends[i]!, text);
 }

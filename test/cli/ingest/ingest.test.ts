@@ -266,6 +266,76 @@ result = {"n": len(rows), "offsets": len({(r["source_partition"], r["source_offs
     }
   }, 180_000);
 
+  it('JSON straight into columns (no transforms: worker threads, or the main thread with workers 0) writes what the row path writes', async () => {
+    const compiled = await compileCli();
+    const count = 30_000;
+    await kafka.createTopic('events-columnar', PARTITIONS);
+    expect(await produce(producer, 'events-columnar', events(count, PARTITIONS))).toBe(count);
+    const columns = ['event_id', 'user_id', 'channel', 'amount', 'event_time'];
+    const config = (workers: number, rowPath: boolean) =>
+      eventsConfig('events-columnar', {
+        dedup: undefined,
+        workers,
+        // An identity select is a transform: it keeps the records on the row path.
+        transforms: rowPath ? [{ select: columns }] : [],
+        target: { delta: { path: './table' } },
+        kafka: {
+          brokers: kafka.brokers,
+          topics: ['events-columnar'],
+          startingOffsets: 'earliest',
+          maxOffsetsPerTrigger: 7_000,
+        },
+      });
+    type Letter = { topic: string; partition: number; offset: number; value: string; reason: string; operator: string };
+    const outcome = async (name: string, workers: number, rowPath: boolean, build?: string) => {
+      const { file, folder } = writeConfig(name, config(workers, rowPath));
+      const run = await runDaemon(['--config', file], {}, build);
+      expect(run.stderr).toEqual([]);
+      expect(run.code).toBe(0);
+      for (const t of ['table', 'dead-letters']) {
+        for (const [txn, n] of txnCounts(join(folder, t))) expect(n, `${t}: ${txn} committed ${n} times`).toBe(1);
+      }
+      const text = (r: Record<string, unknown>) =>
+        JSON.stringify(columns.map((c) => (typeof r[c] === 'bigint' ? String(r[c]) : r[c])));
+      const rows = (await (await DeltaTable.open(new LocalObjectStore(join(folder, 'table')))).scanRows())
+        .map(text)
+        .sort();
+      const letters = (await (await DeltaTable.open(new LocalObjectStore(join(folder, 'dead-letters')))).scanRows())
+        .map((r) => {
+          const { topic, partition, offset, value, reason, operator } = r as unknown as Letter;
+          // The row path names its parseJson after the select's place; the columnar path has none.
+          return { topic, partition, offset: Number(offset), value, reason, operator: operator.replace(/^\d+-/, '') };
+        })
+        .sort((a, b) => a.partition - b.partition || a.offset - b.offset);
+      return { rows, letters, table: join(folder, 'table'), batches: run.logs.filter((l) => l.msg === 'batch') };
+    };
+    let workerThreads: Awaited<ReturnType<typeof outcome>>;
+    let mainThread: Awaited<ReturnType<typeof outcome>>;
+    try {
+      workerThreads = await outcome('columnar-workers', 2, false, compiled);
+      mainThread = await outcome('columnar-main', 0, false, compiled);
+    } finally {
+      rmSync(compiled, { recursive: true, force: true });
+    }
+    const rowPath = await outcome('row-path', 0, true);
+    expect(rowPath.rows.length + rowPath.letters.length).toBe(count);
+    expect(rowPath.letters.length).toBeGreaterThan(100);
+    for (const columnar of [workerThreads, mainThread]) {
+      expect(columnar.rows).toEqual(rowPath.rows);
+      expect(columnar.letters).toEqual(rowPath.letters);
+      expect(columnar.batches.reduce((n, l) => n + Number(l.outputRows), 0)).toBe(rowPath.rows.length);
+    }
+    if (readers.available) {
+      const read = await runPython<{ n: number; ids: number }>(
+        `
+rows = readers.delta_rs_rows(args["table"], columns=["event_id"])
+result = {"n": len(rows), "ids": len({r["event_id"] for r in rows})}`,
+        { table: mainThread.table },
+      );
+      expect(read).toEqual({ n: rowPath.rows.length, ids: new Set(rowPath.rows.map((r) => JSON.parse(r)[0])).size });
+    }
+  }, 240_000);
+
   it('SIGTERM commits the batch in flight and exits 0; /metrics, /healthz and /readyz answer', async () => {
     await kafka.createTopic('orders', PARTITIONS);
     const order = (i: number) => ({

@@ -1,0 +1,492 @@
+// ColumnBatch: rows of a flat schema of primitive columns written straight into typed arrays, one
+// value at a time by a producer that already has them in binary form (the JSON scanner of the ingest
+// stage writes UTF-8 bytes and numbers, never a row object), then turned into the Arrow table, the
+// column statistics and the dictionary choice rowsToArrow would make for the same rows — so the
+// Parquet bytes are the same. Rows are built one at a time and can be rolled back (a producer that
+// finds mid-row that it cannot take a record hands it to the row path instead).
+import { makeData, RecordBatch, Schema, Struct, Table } from 'apache-arrow';
+import type { DataType, StructType } from '../schema.js';
+import type { ArrowColumns } from './arrow-table.js';
+import { createColumns } from './columns/create.js';
+import { dictionaryColumns } from './dictionary.js';
+import { RejectedValue } from './errors.js';
+import { type ParquetWriteOptions, resolveParquetWriteOptions } from './options.js';
+import { type ColumnStats, type LeafStats, StatsPlan } from './stats.js';
+import { canonicalDate, canonicalTimestamp, setInt64, toDays, toEpochMicros, toLong } from './values.js';
+
+/** The column types a ColumnBatch holds. */
+const BATCH_TYPES = new Set(['string', 'long', 'integer', 'short', 'byte', 'double', 'boolean', 'timestamp', 'date']);
+
+/** Kinds of storage. */
+const UTF8 = 0;
+const INT64 = 1;
+const NUMBER = 2;
+const BOOL = 3;
+
+/** The range of each small integer type. */
+export const SMALL_RANGES: Readonly<Record<string, readonly [number, number]>> = {
+  byte: [-128, 127],
+  short: [-32768, 32767],
+  integer: [-2147483648, 2147483647],
+};
+
+/** Largest byte length one Arrow Utf8 array can address (int32 offsets). */
+const MAX_BYTES = 0x7fffffff;
+/** Values longer than this are copied with one native call instead of a byte loop. */
+const LONG_COPY = 24;
+/** Leading rows rowsToArrow's dictionary choice samples (dictionary.ts). */
+const DICTIONARY_SAMPLE = 1024;
+
+/** Whether a ColumnBatch can hold rows of `schema`: top-level columns of the primitive types above, unique names. */
+export function columnBatchSupports(schema: StructType): boolean {
+  const names = new Set<string>();
+  for (const f of schema.fields) {
+    if (typeof f.type !== 'string' || !BATCH_TYPES.has(f.type) || names.has(f.name) || f.name === '__proto__') {
+      return false;
+    }
+    names.add(f.name);
+  }
+  return names.size > 0;
+}
+
+const latin1 = new TextDecoder('latin1');
+const utf8 = new TextDecoder();
+
+/** Orders two byte ranges as unsigned bytes (UTF-8 byte order = code point order). */
+function compareBytes(a: Uint8Array, aStart: number, aEnd: number, bStart: number, bEnd: number): number {
+  const n = Math.min(aEnd - aStart, bEnd - bStart);
+  for (let i = 0; i < n; i++) {
+    const d = a[aStart + i]! - a[bStart + i]!;
+    if (d !== 0) return d;
+  }
+  return aEnd - aStart - (bEnd - bStart);
+}
+
+class Column {
+  readonly kind: number;
+  /** Per row: 1 when the value is present. */
+  readonly valid: Uint8Array;
+  /** NUMBER/INT64/BOOL values (INT64: exact below 2^53; larger ones in `big`). */
+  readonly numbers: Float64Array | undefined;
+  /** INT64 values beyond ±2^53 by row. */
+  big: Map<number, bigint> | undefined;
+  /** UTF8: offsets[i]..offsets[i + 1] are row i's bytes. */
+  readonly offsets: Int32Array | undefined;
+  bytes: Uint8Array;
+  pos = 0;
+  /** The row (generation) that last set this column. */
+  setAt = -1;
+  /**
+   * timestamp/date: for the dictionary sample, each row's value as the sample of dictionary.ts takes
+   * it (its text; a Date's ms) unless it is a canonical text (see canonicalDate/canonicalTimestamp):
+   * then undefined, and (timestamps) `forms` holds the text's length — canonical texts are equal
+   * exactly when their value and (timestamps) length are.
+   */
+  readonly samples: unknown[] | undefined;
+  readonly forms: Uint8Array | undefined;
+
+  constructor(
+    readonly name: string,
+    readonly type: string,
+    readonly nullable: boolean,
+    capacity: number,
+  ) {
+    this.kind =
+      type === 'string' ? UTF8 : type === 'long' || type === 'timestamp' ? INT64 : type === 'boolean' ? BOOL : NUMBER;
+    this.valid = new Uint8Array(capacity);
+    this.numbers = this.kind === UTF8 ? undefined : new Float64Array(capacity);
+    this.offsets = this.kind === UTF8 ? new Int32Array(capacity + 1) : undefined;
+    this.bytes = new Uint8Array(this.kind === UTF8 ? Math.max(1024, capacity * 16) : 0);
+    this.samples = type === 'timestamp' || type === 'date' ? new Array(capacity) : undefined;
+    this.forms = type === 'timestamp' ? new Uint8Array(capacity) : undefined;
+  }
+
+  /** Room for `more` bytes after `pos`. */
+  reserve(more: number): Uint8Array {
+    const need = this.pos + more;
+    if (need > this.bytes.length) {
+      if (need > MAX_BYTES) {
+        throw new RejectedValue(`column '${this.name}' holds more than 2 GiB of bytes in one batch`);
+      }
+      const next = new Uint8Array(Math.min(MAX_BYTES, Math.max(need, this.bytes.length * 2)));
+      next.set(this.bytes.subarray(0, this.pos));
+      this.bytes = next;
+    }
+    return this.bytes;
+  }
+}
+
+/**
+ * Rows of a flat primitive schema (columnBatchSupports) in typed arrays.
+ *
+ * Protocol per row: set each present column once (setUtf8 / writeUtf8 + endUtf8, setNumber, setInt64,
+ * setBoolean, setNull), then commitRow() — columns not set are null — or rollbackRow(). Values are
+ * taken as given: the producer checked them (a non-nullable column must be set to a value, numbers
+ * must fit their column). appendRow adds a whole row of JS values as encodeRows accepts them.
+ */
+export class ColumnBatch {
+  private readonly columns: Column[];
+  /** Committed rows. */
+  length = 0;
+
+  constructor(
+    readonly schema: StructType,
+    readonly capacity: number,
+  ) {
+    if (!columnBatchSupports(schema)) throw new Error('ColumnBatch: the schema has a column type it cannot hold');
+    this.columns = schema.fields.map((f) => new Column(f.name, f.type as string, f.nullable, capacity));
+  }
+
+  /** Index of the column named `name`, or -1. */
+  indexOf(name: string): number {
+    return this.columns.findIndex((c) => c.name === name);
+  }
+
+  /** Whether column `c` was already set in the row being built. */
+  isSet(c: number): boolean {
+    return this.columns[c]!.setAt === this.length;
+  }
+
+  /** Whether column `c` was set to a value (not null) in the row being built. */
+  hasValue(c: number): boolean {
+    const column = this.columns[c]!;
+    return column.setAt === this.length && column.valid[this.length] === 1;
+  }
+
+  /** Sets a string column to the (valid UTF-8) bytes src[start, end). */
+  setUtf8(c: number, src: Uint8Array, start: number, end: number): void {
+    const column = this.columns[c]!;
+    const buf = column.reserve(end - start);
+    let pos = column.pos;
+    if (end - start > LONG_COPY) {
+      buf.set(src.subarray(start, end), pos);
+      pos += end - start;
+    } else for (let i = start; i < end; i++) buf[pos++] = src[i]!;
+    column.pos = pos;
+    this.mark(column, 1);
+  }
+
+  /** The byte buffer of string column `c` with room for `more` bytes from writePosition(c). */
+  writeUtf8(c: number, more: number): Uint8Array {
+    return this.columns[c]!.reserve(more);
+  }
+
+  writePosition(c: number): number {
+    return this.columns[c]!.pos;
+  }
+
+  /** Ends a value written into writeUtf8's buffer: its bytes end at `end`. */
+  endUtf8(c: number, end: number): void {
+    const column = this.columns[c]!;
+    column.pos = end;
+    this.mark(column, 1);
+  }
+
+  /** Sets a byte/short/integer/double column, a date column (days), or a long/timestamp one (a safe integer). */
+  setNumber(c: number, value: number, sample?: unknown): void {
+    const column = this.columns[c]!;
+    column.numbers![this.length] = value;
+    column.big?.delete(this.length);
+    if (column.samples !== undefined) column.samples[this.length] = sample;
+    if (column.forms !== undefined) column.forms[this.length] = 0;
+    this.mark(column, 1);
+  }
+
+  /** Sets a timestamp column to the microseconds of a canonical text `length` characters long (canonicalTimestamp). */
+  setTimestamp(c: number, micros: number, length: number): void {
+    const column = this.columns[c]!;
+    column.numbers![this.length] = micros;
+    column.big?.delete(this.length);
+    column.samples![this.length] = undefined;
+    column.forms![this.length] = length;
+    this.mark(column, 1);
+  }
+
+  setBoolean(c: number, value: boolean): void {
+    const column = this.columns[c]!;
+    column.numbers![this.length] = value ? 1 : 0;
+    this.mark(column, 1);
+  }
+
+  setNull(c: number): void {
+    this.mark(this.columns[c]!, 0);
+  }
+
+  private mark(column: Column, valid: number): void {
+    column.setAt = this.length;
+    column.valid[this.length] = valid;
+  }
+
+  /** Ends the row: columns not set are null. */
+  commitRow(): void {
+    const row = this.length;
+    if (row >= this.capacity) throw new Error('ColumnBatch: more rows than its capacity');
+    for (const column of this.columns) {
+      if (column.setAt !== row) {
+        column.valid[row] = 0;
+        column.setAt = row;
+        column.big?.delete(row);
+        if (column.samples !== undefined) column.samples[row] = undefined;
+      }
+      if (column.kind === UTF8) {
+        if (column.valid[row] === 0) column.pos = column.offsets![row]!;
+        column.offsets![row + 1] = column.pos;
+      }
+    }
+    this.length = row + 1;
+  }
+
+  /** Drops what was set in the row being built. */
+  rollbackRow(): void {
+    const row = this.length;
+    for (const column of this.columns) {
+      if (column.setAt === row) column.setAt = -1;
+      if (column.kind === UTF8) column.pos = column.offsets![row]!;
+    }
+  }
+
+  /**
+   * Adds a row of JS values (a row the row path made; values of the kinds encodeRows takes: strings,
+   * safe-integer numbers or bigints for longs, timestamp text or Dates, 'YYYY-MM-DD' dates…).
+   * Throws RejectedValue for a value its column cannot take (nothing of the row is kept).
+   */
+  appendRow(row: Readonly<Record<string, unknown>>): void {
+    try {
+      this.columns.forEach((column, c) => {
+        const v = row[column.name];
+        if (v === null || v === undefined) {
+          if (!column.nullable) throw new RejectedValue(`null in non-nullable column '${column.name}'`);
+          this.setNull(c);
+          return;
+        }
+        switch (column.type) {
+          case 'string': {
+            if (typeof v !== 'string') throw RejectedValue.wrongType('string', v);
+            if (!(v as unknown as { isWellFormed(): boolean }).isWellFormed()) {
+              throw new RejectedValue('string has a lone UTF-16 surrogate, which UTF-8 cannot hold');
+            }
+            const max = v.length * 3;
+            const buf = this.writeUtf8(c, max);
+            const at = this.writePosition(c);
+            const written = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength).write(v, at, max, 'utf8');
+            this.endUtf8(c, at + written);
+            return;
+          }
+          case 'long':
+          case 'timestamp': {
+            if (column.type === 'timestamp' && typeof v === 'string') {
+              const micros = v.length <= 27 ? canonicalTimestamp(Buffer.from(v, 'latin1'), 0, v.length) : -1;
+              if (micros !== -1 && Buffer.byteLength(v) === v.length) {
+                this.setTimestamp(c, micros, v.length);
+                return;
+              }
+            }
+            const x = column.type === 'long' ? toLong(v) : toEpochMicros(v);
+            const sample = v instanceof Date ? v.getTime() : v;
+            if (typeof x === 'bigint') {
+              this.setNumber(c, Number(x), sample);
+              column.big ??= new Map();
+              column.big.set(this.length, x);
+            } else this.setNumber(c, x, sample);
+            return;
+          }
+          case 'date': {
+            const canonical =
+              typeof v === 'string' && v.length === 10 && Buffer.byteLength(v) === 10
+                ? canonicalDate(Buffer.from(v, 'latin1'), 0)
+                : -1;
+            if (canonical !== -1) this.setNumber(c, canonical);
+            else this.setNumber(c, toDays(v), v instanceof Date ? v.getTime() : v);
+            return;
+          }
+          case 'boolean':
+            if (typeof v !== 'boolean') throw RejectedValue.wrongType('boolean', v);
+            this.setBoolean(c, v);
+            return;
+          case 'double':
+            if (typeof v !== 'number') throw RejectedValue.wrongType('double', v);
+            this.setNumber(c, v);
+            return;
+          default: {
+            const [lo, hi] = SMALL_RANGES[column.type]!;
+            if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) {
+              throw new RejectedValue(`${String(v)} is not a ${column.type}`);
+            }
+            this.setNumber(c, v);
+          }
+        }
+      });
+    } catch (error) {
+      this.rollbackRow();
+      throw error;
+    }
+    this.commitRow();
+  }
+
+  /** Estimated in-memory bytes per row (file sizing): string bytes plus 8 per other value. */
+  bytesPerRow(): number {
+    if (this.length === 0) return 1;
+    let total = 0;
+    for (const column of this.columns) total += column.kind === UTF8 ? column.pos : 8 * this.length;
+    return Math.max(1, total / this.length);
+  }
+
+  /**
+   * The Arrow table of rows [start, end) under `schema` (the batch's columns by name, in any order;
+   * each of the same type), with statistics and dictionary choice exactly as rowsToArrow makes them
+   * for the same rows.
+   */
+  toArrow(schema: StructType, start: number, end: number, options?: ParquetWriteOptions): ArrowColumns {
+    const resolved = resolveParquetWriteOptions(options);
+    const plan = new StatsPlan(resolved.statsColumns);
+    const top = createColumns(schema, resolved.fieldIds, plan);
+    const n = end - start;
+    const children = top.map((t) => {
+      const column = this.columns[this.indexOf(t.name)];
+      if (column === undefined || column.type !== schema.fields.find((f) => f.name === t.name)?.type) {
+        throw new Error(`ColumnBatch: no column '${t.name}' of the schema's type`);
+      }
+      return this.columnData(column, t.builder.arrowType, (t.builder as { stats?: LeafStats }).stats, start, end);
+    });
+    const fields = top.map((t) => t.field);
+    const data = makeData({ type: new Struct(fields), length: n, nullCount: 0, children });
+    const table = new Table([new RecordBatch(new Schema(fields), data)]);
+    const dictionary = resolved.dictionary === 'auto' ? dictionaryColumns(schema, this.sampleRows(start, end)) : [];
+    return { table, stats: plan.results(), dictionaryColumns: dictionary };
+  }
+
+  /** Null counts of every column over rows [start, end) (for leaves the statistics do not cover). */
+  nullCounts(start: number, end: number): ColumnStats[] {
+    return this.columns.map((column) => {
+      let nulls = 0;
+      for (let i = start; i < end; i++) if (column.valid[i] === 0) nulls++;
+      return { path: [column.name], type: column.type as DataType, nullCount: nulls };
+    });
+  }
+
+  private columnData(
+    column: Column,
+    // biome-ignore lint/suspicious/noExplicitAny: the builder's Arrow type, whichever it is
+    arrowType: any,
+    stats: LeafStats | undefined,
+    start: number,
+    end: number,
+  ) {
+    const n = end - start;
+    const { valid } = column;
+    let nulls = 0;
+    let bitmap: Uint8Array | undefined;
+    for (let i = start; i < end; i++) {
+      if (valid[i] === 0) {
+        if (bitmap === undefined) bitmap = new Uint8Array((n + 7) >> 3).fill(0xff);
+        const j = i - start;
+        bitmap[j >> 3]! &= ~(1 << (j & 7));
+        nulls++;
+      }
+    }
+    if (stats !== undefined) stats.nullCount += nulls;
+    const nullBitmap = nulls > 0 ? bitmap : undefined;
+    const numbers = column.numbers;
+    switch (column.kind) {
+      case UTF8: {
+        const offsets = column.offsets!;
+        const base = offsets[start]!;
+        const out = new Int32Array(n + 1);
+        let min = -1;
+        let max = -1;
+        for (let i = start; i < end; i++) {
+          out[i - start + 1] = offsets[i + 1]! - base;
+          if (stats === undefined || valid[i] === 0) continue;
+          const s = offsets[i]!;
+          const e = offsets[i + 1]!;
+          if (min < 0) min = max = i;
+          else if (compareBytes(column.bytes, s, e, offsets[min]!, offsets[min + 1]!) < 0) min = i;
+          else if (compareBytes(column.bytes, s, e, offsets[max]!, offsets[max + 1]!) > 0) max = i;
+        }
+        if (stats !== undefined && min >= 0) stats.offer(this.text(column, min), this.text(column, max));
+        return makeData({
+          type: arrowType,
+          length: n,
+          nullCount: nulls,
+          nullBitmap,
+          valueOffsets: out,
+          data: column.bytes.slice(base, offsets[end]!),
+        } as never);
+      }
+      case INT64: {
+        const big = new BigInt64Array(n);
+        const words = new Int32Array(big.buffer);
+        let min: number | bigint = Number.POSITIVE_INFINITY;
+        let max: number | bigint = Number.NEGATIVE_INFINITY;
+        for (let i = start; i < end; i++) {
+          if (valid[i] === 0) continue;
+          const x = column.big?.get(i) ?? numbers![i]!;
+          setInt64(words, big, i - start, x);
+          if (x < min) min = x;
+          if (x > max) max = x;
+        }
+        if (stats !== undefined && min !== Number.POSITIVE_INFINITY) stats.offer(min, max);
+        return makeData({ type: arrowType, length: n, nullCount: nulls, nullBitmap, data: big } as never);
+      }
+      case BOOL: {
+        const bits = new Uint8Array((n + 7) >> 3);
+        for (let i = start; i < end; i++) {
+          if (valid[i] !== 0 && numbers![i] === 1) bits[(i - start) >> 3]! |= 1 << ((i - start) & 7);
+        }
+        return makeData({ type: arrowType, length: n, nullCount: nulls, nullBitmap, data: bits } as never);
+      }
+      default: {
+        const data =
+          column.type === 'double'
+            ? new Float64Array(n)
+            : column.type === 'byte'
+              ? new Int8Array(n)
+              : column.type === 'short'
+                ? new Int16Array(n)
+                : new Int32Array(n);
+        let min = Number.POSITIVE_INFINITY;
+        let max = Number.NEGATIVE_INFINITY;
+        for (let i = start; i < end; i++) {
+          if (valid[i] === 0) continue;
+          const x = numbers![i]!;
+          data[i - start] = x;
+          // NaN fails both comparisons, so it never becomes a bound (as FloatBuilder).
+          if (x < min) min = x;
+          if (x > max) max = x;
+        }
+        if (stats !== undefined && min <= max) stats.offer(min, max);
+        return makeData({ type: arrowType, length: n, nullCount: nulls, nullBitmap, data } as never);
+      }
+    }
+  }
+
+  private text(column: Column, row: number): string {
+    const offsets = column.offsets!;
+    return utf8.decode(column.bytes.subarray(offsets[row]!, offsets[row + 1]!));
+  }
+
+  /** The leading rows of [start, end) as the row path holds them, for the dictionary choice. */
+  private sampleRows(start: number, end: number): Record<string, unknown>[] {
+    const n = Math.min(end - start, DICTIONARY_SAMPLE);
+    const rows: Record<string, unknown>[] = [];
+    for (let i = 0; i < n; i++) rows.push({});
+    for (const column of this.columns) {
+      if (column.kind === BOOL) continue;
+      for (let i = 0; i < n; i++) {
+        const r = start + i;
+        if (column.valid[r] === 0) continue;
+        let v: unknown;
+        if (column.kind === UTF8) {
+          const s = column.offsets![r]!;
+          const e = column.offsets![r + 1]!;
+          // Distinct byte strings are distinct strings (valid UTF-8 decodes one-to-one).
+          v = latin1.decode(column.bytes.subarray(s, e));
+        } else if (column.samples?.[r] !== undefined) v = column.samples[r];
+        else if (column.forms !== undefined && column.forms[r] !== 0) v = `${column.numbers![r]}:${column.forms[r]}`;
+        else v = column.big?.get(r) ?? column.numbers![r];
+        rows[i]![column.name] = v;
+      }
+    }
+    return rows;
+  }
+}
