@@ -410,7 +410,9 @@ export class ColumnBatch {
           nullCount: nulls,
           nullBitmap,
           valueOffsets: out,
-          data: column.bytes.slice(base, offsets[end]!),
+          // Committed rows' bytes never change (rows are appended after them; growing copies the
+          // buffer): a view, not a copy.
+          data: column.bytes.subarray(base, offsets[end]!),
         } as never);
       }
       case INT64: {

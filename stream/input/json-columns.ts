@@ -109,6 +109,36 @@ export function isValidUtf8(b: Uint8Array, start: number, end: number): boolean 
   return true;
 }
 
+/**
+ * The end of the run of plain string bytes (printable ASCII but quote and backslash) from b[q],
+ * word by word where b is viewed as `words` (little-endian 4-byte words of it); stops at or before
+ * the first other byte (exactly: the caller goes on byte by byte from there).
+ */
+function plainRun(b: Uint8Array, words: Int32Array, q: number, end: number): number {
+  while (q < end && (q & 3) !== 0) {
+    if (STRING_CLASS[b[q]!] !== 0) return q;
+    q++;
+  }
+  const last = Math.min(end, words.length << 2) - 4;
+  while (q <= last) {
+    const w = words[q >> 2]!;
+    const quote = w ^ 0x22222222;
+    const slash = w ^ 0x5c5c5c5c;
+    // A byte ≥ 0x80, < 0x20, = '"' or = '\\' sets its high bit here (bytes after one may too).
+    if (
+      ((w |
+        (((w & 0x7f7f7f7f) + 0x60606060) ^ 0x80808080) |
+        ((quote - 0x01010101) & ~quote) |
+        ((slash - 0x01010101) & ~slash)) &
+        0x80808080) !==
+      0
+    )
+      return q;
+    q += 4;
+  }
+  return q;
+}
+
 interface Field {
   name: Uint8Array;
   kind: number;
@@ -125,6 +155,9 @@ export class JsonColumnScanner {
   private p = 0;
   /** Field index expected next (fields usually come in the same order). */
   private next = 0;
+  /** The 4-byte words of the buffer being scanned (when it starts 4-byte aligned), and that buffer. */
+  private words: Int32Array | undefined;
+  private wordsOf: Uint8Array | undefined;
 
   /** Whether records of `schema` can be scanned (columnBatchSupports, ASCII field names). */
   static supports(schema: StructType): boolean {
@@ -155,6 +188,10 @@ export class JsonColumnScanner {
 
   /** Adds the record b[start, end) as a row; false (nothing added) when it must take the row path. */
   scan(b: Uint8Array, start: number, end: number): boolean {
+    if (b !== this.wordsOf) {
+      this.wordsOf = b;
+      this.words = b.byteOffset % 4 === 0 ? new Int32Array(b.buffer, b.byteOffset, b.length >> 2) : undefined;
+    }
     if (this.record(b, start, end)) {
       const { batch, fields } = this;
       for (let f = 0; f < fields.length; f++) {
@@ -178,15 +215,20 @@ export class JsonColumnScanner {
     for (;;) {
       if (p >= end || b[p] !== QUOTE) return false;
       const keyStart = p + 1;
-      let q = keyStart;
-      while (q < end) {
-        const c = b[q]!;
-        if (c === QUOTE) break;
-        if (c === BACKSLASH || c < 0x20 || c >= 0x80) return false;
-        q++;
-      }
-      if (q >= end) return false;
-      const f = this.fieldAt(b, keyStart, q);
+      // Usually the key is the field expected next: compared in place, no scan of its own.
+      let f = this.next;
+      let q = this.keyAt(f, b, keyStart, end);
+      if (q < 0) {
+        q = keyStart;
+        while (q < end) {
+          const c = b[q]!;
+          if (c === QUOTE) break;
+          if (c === BACKSLASH || c < 0x20 || c >= 0x80) return false;
+          q++;
+        }
+        if (q >= end) return false;
+        f = this.fieldAt(b, keyStart, q);
+      } else this.next = f + 1 === this.fields.length ? 0 : f + 1;
       p = this.skipSpace(b, q + 1, end);
       if (p >= end || b[p] !== 0x3a) return false;
       p = this.skipSpace(b, p + 1, end);
@@ -207,6 +249,15 @@ export class JsonColumnScanner {
   private skipSpace(b: Uint8Array, p: number, end: number): number {
     while (p < end && isSpace(b[p]!)) p++;
     return p;
+  }
+
+  /** Where the quote closing the key at b[start] is when the key is field f's name, else -1. */
+  private keyAt(f: number, b: Uint8Array, start: number, end: number): number {
+    const name = this.fields[f]!.name;
+    const n = name.length;
+    if (start + n >= end || b[start + n] !== QUOTE) return -1;
+    for (let i = 0; i < n; i++) if (name[i] !== b[start + i]) return -1;
+    return start + n;
   }
 
   /** The schema field named b[start, end), or -1. */
@@ -362,6 +413,8 @@ export class JsonColumnScanner {
     let q = start;
     let escapes = false;
     let high = false;
+    const words = this.words;
+    if (words !== undefined) q = plainRun(b, words, q, end);
     while (q < end) {
       const k = STRING_CLASS[b[q]!]!;
       if (k === 0) {

@@ -1146,3 +1146,76 @@ describe('isValidUtf8', () => {
 function pick<T>(rnd: () => number, xs: readonly T[]): T {
   return xs[Math.floor(rnd() * xs.length)]!;
 }
+
+describe('JsonColumnScanner word-at-a-time string scan', () => {
+  const schema: StructType = {
+    type: 'struct',
+    fields: [{ name: 's', type: 'string', nullable: true, metadata: {} }],
+  };
+  /**
+   * Scans `records` laid out from byte `at` of a buffer that starts 4-byte aligned (scanned a word at a
+   * time) or not (byte by byte); which records were declined, and the Parquet bytes of the batch.
+   */
+  function scanAt(records: Uint8Array[], at: number, aligned = true): string {
+    const size = records.reduce((n, r) => n + r.length, at);
+    const buffer = aligned ? new Uint8Array(size + 8) : new Uint8Array(new ArrayBuffer(size + 9), 1);
+    const batch = new ColumnBatch(schema, records.length);
+    const scanner = new JsonColumnScanner(schema, batch);
+    let p = at;
+    const declined: number[] = [];
+    records.forEach((r, i) => {
+      buffer.set(r, p);
+      if (!scanner.scan(buffer, p, p + r.length)) declined.push(i);
+      p += r.length;
+    });
+    const arrow = batch.toArrow(schema, 0, batch.length);
+    return `${declined.join(',')}|${Buffer.from(arrowToParquet(arrow.table, {}, arrow.dictionaryColumns)).toString('hex')}`;
+  }
+
+  it('finds quotes, escapes, control characters and non-ASCII bytes at every place in a word', () => {
+    const specials = ['\\"', '\\\\', '\\n', '\\u00e9', 'é', '😀', '\u0001', '"', '\u007f', '~', ' '];
+    const records: Uint8Array[] = [];
+    for (const special of specials) {
+      for (let before = 0; before < 9; before++) {
+        for (let after = 0; after < 6; after++) {
+          const text = `${'a'.repeat(before)}${special}${'b'.repeat(after)}`;
+          records.push(Buffer.from(`{"s":"${text}"}`, 'utf8'));
+          records.push(Buffer.from(`{"s":"${text}","t":"${'x'.repeat(before)}"}`, 'utf8'));
+        }
+      }
+    }
+    // Invalid UTF-8 and a raw byte 0x80 at each offset.
+    for (let before = 0; before < 8; before++) {
+      records.push(Buffer.concat([Buffer.from(`{"s":"${'a'.repeat(before)}`), Buffer.from([0xc3]), Buffer.from('"}')]));
+      records.push(
+        Buffer.concat([Buffer.from(`{"s":"${'a'.repeat(before)}`), Buffer.from([0x80]), Buffer.from('a"}')]),
+      );
+    }
+    const reference = scanAt(records, 0, false); // byte by byte
+    for (const at of [0, 1, 2, 3, 4, 5]) expect(scanAt(records, at), `records from byte ${at}`).toBe(reference);
+    // The reference itself: what the row path makes of each record (declined ones aside).
+    const [declined] = reference.split('|');
+    const expected = new Set<number>();
+    records.forEach((r, i) => {
+      const text = Buffer.from(r).toString('utf8');
+      let ok = true;
+      try {
+        const value = (JSON.parse(text) as { s: string }).s;
+        if (!(value as unknown as { isWellFormed(): boolean }).isWellFormed()) ok = false;
+        if (Buffer.from(value, 'utf8').toString('utf8') !== value) ok = false;
+        if (text.includes('\uFFFD')) ok = false;
+      } catch {
+        ok = false;
+      }
+      if (!ok) expected.add(i);
+    });
+    expect(
+      new Set(
+        declined!
+          .split(',')
+          .filter((x) => x !== '')
+          .map(Number),
+      ),
+    ).toEqual(expected);
+  });
+});
