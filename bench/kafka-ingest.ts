@@ -60,7 +60,7 @@ const ONLY = process.env.LAKESTREAM_BENCH_ONLY;
 const CODEC = process.env.LAKESTREAM_BENCH_CODEC;
 /** The pipeline's worker threads (config `workers`; 0: the serial pipeline); default the config default. */
 const WORKERS = process.env.LAKESTREAM_BENCH_WORKERS;
-/** The config's kafka.readAhead (default: the default, 32 MiB). */
+/** The config's kafka.readAhead (default: the source's, 64 MiB). */
 const READ_AHEAD = process.env.LAKESTREAM_BENCH_READ_AHEAD;
 const WARMUP = 1;
 const PARTITIONS = 4;

@@ -325,7 +325,7 @@ const kafka = z
       readAhead: z
         .union([z.literal(0), size()], expected(`0 or ${SIZE}`))
         .optional()
-        .describe("Records fetched ahead while a batch is processed, at most this size (default '32 MiB'; 0: off)"),
+        .describe("Records fetched ahead while a batch is processed, at most this size (default '64 MiB'; 0: off)"),
       failOnDataLoss: bool()
         .optional()
         .describe('Fail when records were deleted by retention before being read (default true)'),

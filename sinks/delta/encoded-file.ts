@@ -4,9 +4,12 @@
 // DeltaEncodingPlan; encodeForPlan turns rows into DeltaEncodedFiles under it, on any thread; the
 // sink's prepare hands them to DeltaTransaction.addEncodedFiles, which refuses files of a stale plan.
 // No I/O here, nothing of the engine but its EncodedFile type.
+
+import type { Table } from 'apache-arrow';
 import type { EncodedFile, Row } from '../../stream/types.js';
 import type { ColumnBatch } from '../parquet/column-batch.js';
 import { encodeRows } from '../parquet/index.js';
+import type { ParquetWriteOptions } from '../parquet/options.js';
 import { arrowToParquet } from '../parquet/parquet-writer.js';
 import type { ColumnStats } from '../parquet/stats.js';
 import type { StructType } from '../schema.js';
@@ -129,26 +132,37 @@ export function planTakesBatch(plan: DeltaEncodingPlan, schema: StructType): boo
   });
 }
 
+/** Writes an Arrow table as one Parquet file (arrowToParquet, or ParquetEncodePool.writeTable). */
+export type ParquetTableWriter = (
+  table: Table,
+  options: ParquetWriteOptions,
+  dictionaryColumns: readonly string[],
+) => Uint8Array | Promise<Uint8Array>;
+
 /**
  * encodeForPlan for the rows of a ColumnBatch (planTakesBatch): the same files, cut into files near
- * plan.targetFileSize from the batch's size estimate. The Parquet bytes and add.stats of a file are
- * those encodeForPlan writes for the same rows.
+ * plan.targetFileSize from the batch's size estimate, each written by `write` (default: arrowToParquet
+ * on the calling thread). The Parquet bytes and add.stats of a file are those encodeForPlan writes
+ * for the same rows.
  */
-export function encodeBatchForPlan(plan: DeltaEncodingPlan, batch: ColumnBatch): DeltaEncodedFile[] {
+export async function encodeBatchForPlan(
+  plan: DeltaEncodingPlan,
+  batch: ColumnBatch,
+  write: ParquetTableWriter = arrowToParquet,
+): Promise<DeltaEncodedFile[]> {
   const total = batch.length;
   if (total === 0) return [];
   const options = planWriteOptions(plan);
-  const encodeSlice = (start: number, count: number): DeltaEncodedFile => {
+  const encodeSlice = async (start: number, count: number): Promise<DeltaEncodedFile> => {
     const end = start + count;
     const arrow = batch.toArrow(plan.dataSchema, start, end, options);
-    const bytes = arrowToParquet(arrow.table, options, arrow.dictionaryColumns);
     // Null counts of the leaves past the statistics' limit, which buildStats would count in rows.
     const covered = new Set(arrow.stats.map((s) => s.path.join('.')));
     const stats: ColumnStats[] = [...arrow.stats];
     for (const s of batch.nullCounts(start, end)) if (!covered.has(s.path.join('.'))) stats.push(s);
     return {
       format: DELTA_PARQUET,
-      bytes,
+      bytes: await write(arrow.table, options, arrow.dictionaryColumns),
       numRecords: count,
       partitionValues: {},
       // buildStats reads rows only for their count and for null counts missing from `stats` (none are).
@@ -157,14 +171,16 @@ export function encodeBatchForPlan(plan: DeltaEncodingPlan, batch: ColumnBatch):
     };
   };
   const firstCount = Math.max(1, Math.min(total, Math.floor(plan.targetFileSize / batch.bytesPerRow())));
-  const first = encodeSlice(0, firstCount);
-  const files = [first];
+  const first = await encodeSlice(0, firstCount);
+  const counts = remainingFileRows(total, plan.targetFileSize, firstCount, first.bytes.byteLength);
+  const starts: number[] = [];
   let start = firstCount;
-  for (const count of remainingFileRows(total, plan.targetFileSize, firstCount, first.bytes.byteLength)) {
-    files.push(encodeSlice(start, count));
+  for (const count of counts) {
+    starts.push(start);
     start += count;
   }
-  return files;
+  // The other files at once (a pool writes them in parallel).
+  return [first, ...(await Promise.all(counts.map((count, i) => encodeSlice(starts[i]!, count))))];
 }
 
 /**

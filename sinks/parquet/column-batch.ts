@@ -34,6 +34,8 @@ export const SMALL_RANGES: Readonly<Record<string, readonly [number, number]>> =
 const MAX_BYTES = 0x7fffffff;
 /** Values longer than this are copied with one native call instead of a byte loop. */
 const LONG_COPY = 24;
+/** Rows after which string buffers are sized for the batch's capacity. */
+const SIZING_ROWS = 64;
 /** Leading rows rowsToArrow's dictionary choice samples (dictionary.ts). */
 const DICTIONARY_SAMPLE = 1024;
 
@@ -96,7 +98,7 @@ class Column {
     this.valid = new Uint8Array(capacity);
     this.numbers = this.kind === UTF8 ? undefined : new Float64Array(capacity);
     this.offsets = this.kind === UTF8 ? new Int32Array(capacity + 1) : undefined;
-    this.bytes = new Uint8Array(this.kind === UTF8 ? Math.max(1024, capacity * 16) : 0);
+    this.bytes = new Uint8Array(this.kind === UTF8 ? 1024 + Math.min(capacity, SIZING_ROWS) * 64 : 0);
     this.samples = type === 'timestamp' || type === 'date' ? new Array(capacity) : undefined;
     this.forms = type === 'timestamp' ? new Uint8Array(capacity) : undefined;
   }
@@ -234,6 +236,16 @@ export class ColumnBatch {
       }
     }
     this.length = row + 1;
+    if (this.length === SIZING_ROWS && this.capacity > 2 * SIZING_ROWS) this.resize();
+  }
+
+  /** Sizes each string column's buffer for all rows from the average of the first SIZING_ROWS (+15 %). */
+  private resize(): void {
+    for (const column of this.columns) {
+      if (column.kind !== UTF8) continue;
+      const want = Math.ceil((column.pos / SIZING_ROWS) * this.capacity * 1.15) + 1024;
+      if (want > column.bytes.length) column.reserve(Math.min(MAX_BYTES, want) - column.pos);
+    }
   }
 
   /** Drops what was set in the row being built. */

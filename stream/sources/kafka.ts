@@ -84,7 +84,7 @@ export interface KafkaSourceOptions {
   /**
    * Between batches, the partitions just read keep being fetched into a buffer of at most this many
    * bytes of keys and values (plus one fetch), which the next batch takes first. 0 turns it off.
-   * Default 32 MiB.
+   * Default 64 MiB.
    */
   readAheadBytes?: number;
   ssl?: ConnectionOptions | boolean;

@@ -14,6 +14,7 @@ import {
   type DeltaEncodingPlan,
   encodeBatchForPlan,
   encodeForPlan,
+  type ParquetTableWriter,
   planTakesBatch,
 } from '../../../sinks/delta/encoded-file.js';
 import { ColumnBatch } from '../../../sinks/parquet/column-batch.js';
@@ -131,6 +132,8 @@ export function unpack(column: unknown[] | PackedBytes, n: number, text: boolean
 export interface RunStageOptions {
   /** Scan JSON records straight into columns where the stage allows it (default true); false: rows only. */
   columnar?: boolean;
+  /** Writes the columnar path's Parquet files (default: arrowToParquet on this thread). */
+  write?: ParquetTableWriter;
 }
 
 /** Whether the stage's records can take the columnar path (JSON of a flat primitive schema, no transforms). */
@@ -161,7 +164,7 @@ export async function runStage(task: StageTask, options: RunStageOptions = {}): 
   const operators = planned.slice(1);
   const schema = options.columnar === false ? undefined : columnarSchema(task);
   if (schema !== undefined) {
-    const result = await runColumnar(task, operators, schema);
+    const result = await runColumnar(task, operators, schema, options.write);
     if (result !== undefined) return result;
   }
   const keyText = isText(task.stage.sourceSchema, 'key');
@@ -231,6 +234,7 @@ async function runColumnar(
   task: StageTask,
   operators: readonly StreamOperator[],
   schema: StructType,
+  write: ParquetTableWriter | undefined,
 ): Promise<StageResult | undefined> {
   let total = 0;
   for (const c of task.chunks) total += c.offsets.length;
@@ -264,7 +268,7 @@ async function runColumnar(
       start = end;
     }
   }
-  const files = encodeBatchForPlan(task.plan, batch);
+  const files = await encodeBatchForPlan(task.plan, batch, write);
   return { files, letters, numRows: batch.length, custom, scanned: seen - declined };
 }
 

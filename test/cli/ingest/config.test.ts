@@ -324,7 +324,7 @@ describe('lakestream ingest: config validation', () => {
           },
         ),
       );
-    expect(sourceOf().readAheadBytes).toBeUndefined(); // the source's default, 32 MiB
+    expect(sourceOf().readAheadBytes).toBeUndefined(); // the source's default, 64 MiB
     expect(sourceOf('64 MiB').readAheadBytes).toBe(64 * 2 ** 20);
     expect(sourceOf(1000).readAheadBytes).toBe(1000);
     expect(sourceOf(0).readAheadBytes).toBe(0);
