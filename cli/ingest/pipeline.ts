@@ -27,10 +27,9 @@ import { createKafkaClient, unavailable } from '../../stream/sources/kafka-clien
 import { KafkaGroupSource } from '../../stream/sources/kafka-group.js';
 import { Trigger } from '../../stream/trigger.js';
 import { type DataStream, readStream, type WriteStreamOptions } from '../../stream/write-stream.js';
-import { type IngestConfig, invalidConfig } from './config.js';
+import { columnarPipeline, type IngestConfig, invalidConfig } from './config.js';
 import { ingestOperators } from './operators.js';
 import { parallelIngest } from './parallel/stage.js';
-import { columnarStage } from './parallel/task.js';
 import { deadLetterOrigin, PlanIssue } from './transforms.js';
 
 export interface IngestPipeline {
@@ -125,7 +124,10 @@ export function buildPipeline(config: IngestConfig): IngestPipeline {
   // operators and the Parquet encoding run as the stage of parallel/stage.ts, which also decodes the
   // records' text (the source hands it the fetched bytes): in worker threads, or with workers 0, on
   // this thread when its records can take the columnar path (JSON scanned straight into columns).
-  const parallel = !config.dedup && !config.kafka.scaleOut && (config.workers > 0 || columnarStage(config));
+  const parallel =
+    !config.dedup &&
+    !config.kafka.scaleOut &&
+    (config.workers > 0 || columnarPipeline({ ...config, scaleOut: config.kafka.scaleOut }));
   const sourceOptions = { ...kafkaSourceOptions(config), ...(parallel ? { undecodedText: true } : {}) };
   let target: DeltaSink | undefined;
   const stage = parallel

@@ -23,7 +23,7 @@ import { JsonColumnScanner } from '../../../stream/input/json-columns.js';
 import type { BatchContext, OperatorMetrics, StreamOperator } from '../../../stream/operator.js';
 import { planPipeline } from '../../../stream/plan.js';
 import type { Row, RowGroup } from '../../../stream/types.js';
-import type { IngestConfig } from '../config.js';
+import { columnarPipeline, type IngestConfig } from '../config.js';
 import { ingestOperators } from '../operators.js';
 import { kafkaRecordRow } from '../transforms.js';
 
@@ -136,13 +136,6 @@ export interface RunStageOptions {
   write?: ParquetTableWriter;
 }
 
-/** Whether the stage's records can take the columnar path (JSON of a flat primitive schema, no transforms). */
-export function columnarStage(stage: Pick<IngestStage, 'format' | 'transforms'>): boolean {
-  return (
-    stage.format.type === 'json' && stage.transforms.length === 0 && JsonColumnScanner.supports(stage.format.schema)
-  );
-}
-
 /**
  * The JSON schema of a stage whose records the columnar path can take under `plan`: JSON format with
  * a flat primitive schema (JsonColumnScanner.supports), no transforms, values handed over as bytes,
@@ -150,7 +143,7 @@ export function columnarStage(stage: Pick<IngestStage, 'format' | 'transforms'>)
  */
 export function columnarSchema(task: StageTask): StructType | undefined {
   const { stage } = task;
-  if (stage.format.type !== 'json' || !columnarStage(stage)) return undefined;
+  if (stage.format.type !== 'json' || !columnarPipeline(stage)) return undefined;
   const schema = stage.format.schema;
   if (!planTakesBatch(task.plan, schema)) return undefined;
   return task.chunks.every((c) => !Array.isArray(c.values)) ? schema : undefined;

@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { defaultWorkers, loadConfig, resolveConfig } from '../../../cli/ingest/config.js';
+import { columnarPipeline, defaultWorkers, loadConfig, resolveConfig } from '../../../cli/ingest/config.js';
 import { buildPipeline, kafkaSourceOptions } from '../../../cli/ingest/pipeline.js';
 import { runCli } from '../../../cli/run-cli.js';
 import { KafkaSource } from '../../../stream/sources/kafka.js';
@@ -335,14 +335,25 @@ describe('lakestream ingest: config validation', () => {
     );
   });
 
-  it('workers: the cores but one, at most 4, none on 2 cores or fewer', () => {
-    expect([1, 2, 3, 4, 6, 16].map(defaultWorkers)).toEqual([0, 0, 2, 3, 4, 4]);
+  it('workers: the cores but one, at most 4; on 2 cores 1 for the columnar path, else none', () => {
+    expect([1, 2, 3, 4, 6, 16].map((cores) => defaultWorkers(cores))).toEqual([0, 0, 2, 3, 4, 4]);
+    expect([1, 2, 3, 4, 6, 16].map((cores) => defaultWorkers(cores, true))).toEqual([0, 1, 2, 3, 4, 4]);
     const config = (workers?: number) =>
       resolveConfig(
         { ...BASE, ...(workers === undefined ? {} : { workers }) },
         { file: 'p.json', baseDir: '/etc/lakestream', env: {} },
       );
-    expect(config().workers).toBe(defaultWorkers(availableParallelism()));
+    // BASE only parses JSON (the columnar path); with a transform its records take the row path.
+    expect(config().workers).toBe(defaultWorkers(availableParallelism(), true));
+    expect(columnarPipeline(config())).toBe(true);
+    const rows = resolveConfig(
+      { ...BASE, transforms: [{ select: ['event_id'] }] },
+      { file: 'p.json', baseDir: '/etc/lakestream', env: {} },
+    );
+    expect(rows.workers).toBe(defaultWorkers(availableParallelism(), false));
+    expect(columnarPipeline(rows)).toBe(false);
+    const dedup = { keys: ['event_id'], watermark: { column: 'event_time', delay: '10 minutes' } };
+    expect(columnarPipeline(resolveConfig({ ...BASE, dedup }, { file: 'p.json', baseDir: '/', env: {} }))).toBe(false);
     expect(config(0).workers).toBe(0);
     expect(config(3).workers).toBe(3);
   });
