@@ -907,7 +907,13 @@ export function resolveConfig(
 
   const format: IngestConfig['format'] =
     (c.format.type ?? 'json') === 'json' ? { type: 'json', schema: c.format.schema! } : { type: 'string' };
-  const columnar = columnarPipeline({ format, transforms, dedup: c.dedup, scaleOut: c.kafka.scaleOut });
+  const columnar = columnarPipeline({
+    format,
+    transforms,
+    dedup: c.dedup,
+    scaleOut: c.kafka.scaleOut,
+    target: { delta: { partitionBy: c.target.delta.partitionBy ?? [] } },
+  });
   return {
     file,
     name: c.name,
@@ -972,14 +978,19 @@ export function resolveConfig(
 /**
  * Whether a pipeline's records can be scanned straight into columns (parallel/task.ts, the columnar
  * path): JSON of a flat primitive schema (JsonColumnScanner.supports), no transforms, no dedup and no
- * scale-out (those keep rows).
+ * scale-out (those keep rows), an unpartitioned table (the stage also checks the table's columns).
  */
 export function columnarPipeline(
-  config: Pick<IngestConfig, 'format' | 'transforms'> & { dedup?: unknown; scaleOut?: unknown },
+  config: Pick<IngestConfig, 'format' | 'transforms'> & {
+    dedup?: unknown;
+    scaleOut?: unknown;
+    target?: { delta: { partitionBy: readonly string[] } };
+  },
 ): boolean {
   return (
     config.format.type === 'json' &&
     config.transforms.length === 0 &&
+    (config.target?.delta.partitionBy.length ?? 0) === 0 &&
     config.dedup === undefined &&
     config.scaleOut === undefined &&
     JsonColumnScanner.supports(config.format.schema)

@@ -352,6 +352,10 @@ describe('lakestream ingest: config validation', () => {
     );
     expect(rows.workers).toBe(defaultWorkers(availableParallelism(), false));
     expect(columnarPipeline(rows)).toBe(false);
+    const partitioned = { delta: { path: './table', partitionBy: ['channel'] } };
+    expect(
+      columnarPipeline(resolveConfig({ ...BASE, target: partitioned }, { file: 'p.json', baseDir: '/', env: {} })),
+    ).toBe(false);
     const dedup = { keys: ['event_id'], watermark: { column: 'event_time', delay: '10 minutes' } };
     expect(columnarPipeline(resolveConfig({ ...BASE, dedup }, { file: 'p.json', baseDir: '/', env: {} }))).toBe(false);
     expect(config(0).workers).toBe(0);
