@@ -53,6 +53,21 @@ for (let c = 0x80; c < 0x100; c++) STRING_CLASS[c] = C_HIGH;
 STRING_CLASS[QUOTE] = C_QUOTE;
 STRING_CLASS[BACKSLASH] = C_BACKSLASH;
 
+/** The byte each one-character escape (a backslash, then one of "\\/bfnrt) stands for; 0 for others. */
+const ESCAPED = new Uint8Array(256);
+for (const [letter, byte] of [
+  ['"', 0x22],
+  ['\\', 0x5c],
+  ['/', 0x2f],
+  ['b', 0x08],
+  ['f', 0x0c],
+  ['n', 0x0a],
+  ['r', 0x0d],
+  ['t', 0x09],
+] as const) {
+  ESCAPED[letter.charCodeAt(0)] = byte;
+}
+
 /** 10^0 … 10^22: exactly representable doubles. */
 const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i);
 function isSpace(c: number): boolean {
@@ -499,29 +514,14 @@ export class JsonColumnScanner {
         p++;
         continue;
       }
-      const e = b[p + 1];
+      const e = b[p + 1]!;
       p += 2;
+      const simple = ESCAPED[e]!;
+      if (simple !== 0) {
+        out[at++] = simple;
+        continue;
+      }
       switch (e) {
-        case QUOTE:
-        case BACKSLASH:
-        case 0x2f:
-          out[at++] = e;
-          break;
-        case 0x62:
-          out[at++] = 0x08;
-          break;
-        case 0x66:
-          out[at++] = 0x0c;
-          break;
-        case 0x6e:
-          out[at++] = 0x0a;
-          break;
-        case 0x72:
-          out[at++] = 0x0d;
-          break;
-        case 0x74:
-          out[at++] = 0x09;
-          break;
         case 0x75: {
           let u = hex4(b, p, end);
           if (u < 0) return false;
@@ -575,18 +575,7 @@ export class JsonColumnScanner {
             q += 6;
             continue;
           }
-          if (
-            e !== QUOTE &&
-            e !== BACKSLASH &&
-            e !== 0x2f &&
-            e !== 0x62 &&
-            e !== 0x66 &&
-            e !== 0x6e &&
-            e !== 0x72 &&
-            e !== 0x74
-          ) {
-            return false;
-          }
+          if (ESCAPED[e!] === 0) return false;
           q += 2;
           continue;
         }
