@@ -191,12 +191,12 @@ function primitiveConformer(type: Extract<DataType, string>): Conform {
       return (value) => (typeof value === 'boolean' ? value : reject(value, type));
     case 'date':
       return (value) =>
-        typeof value === 'string' && (isPlainDate(value) || isDateLiteral(value))
+        typeof value === 'string' && conformsTemporal('date', value)
           ? value
           : reject(value, type, "a 'YYYY-MM-DD' string");
     case 'timestamp':
       return (value) =>
-        typeof value === 'string' && (isPlainUtcTimestamp(value) || isZonedTimestampLiteral(value))
+        typeof value === 'string' && conformsTemporal('timestamp', value)
           ? value
           : reject(value, type, "an ISO-8601 string with a zone, e.g. '2024-01-02T03:04:05Z'");
     case 'timestamp_ntz':

@@ -116,16 +116,26 @@ export function isText(schema: StructType, name: string): boolean {
 /** The items of a column: as given, or unpacked (UTF-8 decoded when `text`, else copied out as bytes). */
 export function unpack(column: unknown[] | PackedBytes, n: number, text: boolean): unknown[] {
   if (Array.isArray(column)) return column;
-  const { bytes, ends, nulls } = column;
-  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const { ends, nulls } = column;
+  const buffer = bufferOf(column);
   const out: unknown[] = new Array(n);
   let start = 0;
   for (let i = 0; i < n; i++) {
     const end = ends[i]!;
-    out[i] = nulls[i] === 1 ? null : text ? buffer.toString('utf8', start, end) : bytes.slice(start, end);
+    out[i] = nulls[i] === 1 ? null : itemOf(buffer, start, end, text);
     start = end;
   }
   return out;
+}
+
+/** The packed bytes as a Buffer (a view). */
+function bufferOf(packed: PackedBytes): Buffer {
+  return Buffer.from(packed.bytes.buffer, packed.bytes.byteOffset, packed.bytes.byteLength);
+}
+
+/** Item [start, end) of packed bytes: UTF-8 decoded when `text`, else copied out. */
+function itemOf(buffer: Buffer, start: number, end: number, text: boolean): unknown {
+  return text ? buffer.toString('utf8', start, end) : new Uint8Array(buffer.subarray(start, end));
 }
 
 /** Options of runStage (tests). */
@@ -253,8 +263,8 @@ async function runColumnar(
       }
       declined++;
       if (seen >= COLUMNAR_PROBE && declined * 8 > seen) return undefined;
-      const value = nulls[i] === 1 ? null : item(values, start, end, valueText);
-      const key = Array.isArray(c.keys) ? (c.keys[i] ?? null) : keyAt(c.keys, i, keyText);
+      const value = itemAt(values, i, valueText);
+      const key = Array.isArray(c.keys) ? (c.keys[i] ?? null) : itemAt(c.keys, i, keyText);
       const row = kafkaRecordRow(key, value, c.topic, c.kafkaPartition, c.offsets[i], new Date(c.timestamps[i]!));
       const out = await runOperators(task, operators, [{ partition: c.partition, rows: [row] }], letters, custom);
       for (const g of out) for (const r of g.rows) batch.appendRow(r);
@@ -265,15 +275,8 @@ async function runColumnar(
   return { files, letters, numRows: batch.length, custom, scanned: seen - declined };
 }
 
-/** Item [start, end) of packed bytes: UTF-8 decoded when `text`, else copied out. */
-function item(packed: PackedBytes, start: number, end: number, text: boolean): unknown {
-  const { bytes } = packed;
-  return text
-    ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8', start, end)
-    : bytes.slice(start, end);
-}
-
-function keyAt(packed: PackedBytes, i: number, text: boolean): unknown {
+/** Item i of packed bytes (null, UTF-8 decoded when `text`, else copied out). */
+function itemAt(packed: PackedBytes, i: number, text: boolean): unknown {
   if (packed.nulls[i] === 1) return null;
-  return item(packed, i === 0 ? 0 : packed.ends[i - 1]!, packed.ends[i]!, text);
+  return itemOf(bufferOf(packed), i === 0 ? 0 : packed.ends[i - 1]!, packed.ends[i]!, text);
 }
