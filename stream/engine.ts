@@ -374,11 +374,12 @@ export class MicroBatchExecution {
           await store.commit(plan.batchId);
           const m = store.metrics();
           const metrics = opMetrics.get(op.id)!;
+          const rows = metrics.stateRows;
           stateProgress.push({
             operatorName: op.id,
-            numRowsTotal: m.numRowsTotal,
-            numRowsUpdated: m.numRowsUpdated,
-            numRowsRemoved: m.numRowsRemoved,
+            numRowsTotal: rows?.total ?? m.numRowsTotal,
+            numRowsUpdated: rows?.updated ?? m.numRowsUpdated,
+            numRowsRemoved: rows?.removed ?? m.numRowsRemoved,
             numRowsDroppedByWatermark: metrics.numRowsDroppedByWatermark,
             commitTimeMs: m.commitTimeMs,
             customMetrics: { ...metrics.custom },

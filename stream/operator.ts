@@ -46,6 +46,11 @@ export interface OperatorMetrics {
   numDeadLetters: number;
   /** Operator-specific counters, e.g. numDuplicatesDropped, numWindowsEmitted. */
   custom: Record<string, number>;
+  /**
+   * Stateful operators whose state rows are not their store's records (dropDuplicates with eviction
+   * stores buckets of keys): the rows as Spark counts them, reported instead of the store's metrics.
+   */
+  stateRows?: { total: number; updated: number; removed: number };
 }
 
 /** What an operator gets for one batch. */

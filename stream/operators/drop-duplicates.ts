@@ -1,17 +1,26 @@
 // dropDuplicates(keys) and dropDuplicatesWithinWatermark(keys) on the state store, with Spark's
 // eviction rules (SPARK-42931 for the within-watermark variant), driven by an index of the keys
 // bucketed by expiry, so eviction is a range scan of few buckets instead of a full scan of the store.
+// Operators that evict keep only that index in the store and the keys themselves in memory
+// (dedup-key-index.ts); dropDuplicates without eviction keeps one store record per key.
 
 import { decodeKey, encodeKey, encodeKeyAfter, type KeyPart, prefixEnd } from '../../state/codec.js';
 import { byteString } from '../../state/layout.js';
 import { StateCorruptError, StreamArgumentError, UnsupportedOperationError } from '../errors.js';
-import { type OperatorSpec, operatorBase, type PlanContext, type StreamOperator } from '../operator.js';
+import {
+  type BatchContext,
+  type OperatorSpec,
+  operatorBase,
+  type PlanContext,
+  type StreamOperator,
+} from '../operator.js';
 import type { StateEntry, StateStore } from '../state-store.js';
 import { eventTimeMs } from '../time.js';
-import type { Row } from '../types.js';
+import type { Row, RowGroup } from '../types.js';
+import { DedupKeyIndex } from './dedup-key-index.js';
 
-// Key layout: ['k', ...values] → '' (one per remembered key), plus the eviction index of ['e', …]
-// buckets described below.
+// Key layout without eviction: ['k', ...values] → '' (one per remembered key). With eviction: the
+// ['e', …] buckets described below, only.
 const EMPTY = new Uint8Array(0);
 
 function keyPart(value: unknown): KeyPart {
@@ -51,11 +60,11 @@ function checkKeys(kind: string, keys: readonly string[], context: PlanContext):
 
 // ---- The eviction index, bucketed by expiry ---------------------------------------------------------
 //
-// Key layout: ['k', ...values] → '' (the main key, one per remembered key);
-//             ['e', bucketStart] → the packed (expiry, main key) entries of the keys whose expiry lies
-//             in [bucketStart, bucketStart + width) when written (the eviction index).
+// Key layout: ['e', bucketStart] → the packed (expiry, key) entries of the keys whose expiry lies in
+//             [bucketStart, bucketStart + width) when written (the eviction index). Every remembered
+//             key is in exactly one entry, so the buckets are the operator's whole state.
 // Bucket value: byte 0 = BUCKET_FORMAT, then per entry: float64 expiry (8 bytes big-endian), varint
-// length, the main key's bytes after TAG_K. Entries are unordered.
+// length, the key's id: encodeKey(key values), the main key's bytes after TAG_K. Entries are unordered.
 //
 // Width: the watermark delay / 60, in whole seconds, between 1 s and 1 min (10 s for a 10-minute
 // delay): about 60 buckets per delay span, so a bucket is written about once per batch that adds to it
@@ -65,7 +74,7 @@ function checkKeys(kind: string, keys: readonly string[], context: PlanContext):
 // e.g. before the watermark delay was changed). Hence the width is not part of the state fingerprint.
 //
 // Eviction at watermark W: every bucket with start <= W (a range scan of the index) is read; its
-// entries with expiry <= W are evicted (the main key deleted) and the bucket is deleted, or rewritten
+// entries with expiry <= W are evicted (the key forgotten) and the bucket is deleted, or rewritten
 // with its remaining entries when it straddles W. Buckets with start > W hold no evictable entry.
 
 const TAG_E = encodeKey(['e']);
@@ -77,15 +86,65 @@ const TAG_K = encodeKey(['k']);
  */
 const ASCII_KEY_PREFIX = byteString(encodeKey(['k', ''])).slice(0, -1);
 const ASCII_KEY_SUFFIX = '\x00';
-const TAG_K_STRING = byteString(TAG_K);
+/** The type tag of a string key part (its encoding: the tag, the UTF-8 with NUL escaped, a NUL). */
+const STRING_TAG = encodeKey([''])[0]!;
+/** The first character of the id of a key that is not a single plain ASCII string. */
+const ENCODED_ID = '\x00';
+
+/** True when `part` is ASCII without NUL (its encoding is the tag, its characters and a NUL). */
+function isPlainAscii(part: string): boolean {
+  for (let i = 0; i < part.length; i++) {
+    const c = part.charCodeAt(i);
+    if (c === 0 || c >= 0x80) return false;
+  }
+  return true;
+}
 
 /** The byte string of encodeKeyAfter(TAG_K, [part]) when `part` is ASCII without NUL, else undefined. */
 export function asciiMainKey(part: string): string | undefined {
-  for (let i = 0; i < part.length; i++) {
-    const c = part.charCodeAt(i);
-    if (c === 0 || c >= 0x80) return undefined;
+  return isPlainAscii(part) ? ASCII_KEY_PREFIX + part + ASCII_KEY_SUFFIX : undefined;
+}
+
+// ---- Key ids: the keys of the in-memory index -------------------------------------------------------
+// A key (its values) is identified by its encoding, encodeKey(values), which a bucket entry stores:
+// - a single string part that is ASCII without NUL by the string itself (no copy; most keys);
+// - any other key by ENCODED_ID + the byte string of its encoding (no plain id holds a NUL).
+// Keys are therefore as distinct as their encodings (strings as their UTF-8, where lone surrogates
+// become U+FFFD), and the id of an entry is read back from its bytes exactly.
+
+/** The id of a key of the values `parts`. */
+export function keyId(parts: readonly KeyPart[]): string {
+  const only = parts[0];
+  if (parts.length === 1 && typeof only === 'string' && isPlainAscii(only)) return only;
+  return ENCODED_ID + byteString(encodeKey(parts));
+}
+
+/** The length of the encoding of the key with id `id`. */
+function encodedLength(id: string): number {
+  return id.length > 0 && id.charCodeAt(0) === 0 ? id.length - 1 : id.length + 2;
+}
+
+/** Writes the encoding of the key with id `id` at `at`; returns the end offset. */
+function writeEncoded(out: Uint8Array, at: number, id: string): number {
+  // Byte loops: cheaper than native calls for key-sized strings.
+  if (id.length > 0 && id.charCodeAt(0) === 0) {
+    for (let i = 1; i < id.length; i++) out[at++] = id.charCodeAt(i);
+    return at;
   }
-  return ASCII_KEY_PREFIX + part + ASCII_KEY_SUFFIX;
+  out[at++] = STRING_TAG;
+  for (let i = 0; i < id.length; i++) out[at++] = id.charCodeAt(i);
+  out[at++] = 0;
+  return at;
+}
+
+/** The id of the key encoded in bytes[start, end). */
+function idOfEncoded(bytes: Uint8Array, start: number, end: number): string {
+  let plain = end - start >= 2 && bytes[start] === STRING_TAG && bytes[end - 1] === 0;
+  for (let i = start + 1; plain && i < end - 1; i++) {
+    const b = bytes[i]!;
+    if (b === 0 || b >= 0x80) plain = false;
+  }
+  return plain ? byteString(bytes, start + 1, end - 1) : ENCODED_ID + byteString(bytes, start, end);
 }
 
 /** A main key: its encoded bytes, or (ASCII keys) their byte string. */
@@ -108,8 +167,8 @@ function bucketStartOf(expiry: number, width: number): number {
 
 /** Entries added to one bucket by the current batch. */
 interface BucketAdds {
-  /** Main keys (with TAG_K). */
-  keys: MainKey[];
+  /** Key ids (see keyId). */
+  ids: string[];
   expiries: number[];
   /** Packed size of the entries. */
   bytes: number;
@@ -124,28 +183,25 @@ function varintLength(n: number): number {
   return length;
 }
 
-function entrySize(mainKey: MainKey): number {
-  const length = mainKey.length - TAG_K.length;
+function entrySize(id: string): number {
+  const length = encodedLength(id);
   return 8 + varintLength(length) + length;
 }
 
 /** Appends the entries of `adds` to `out` from `at`; returns the end offset. */
 function writeEntries(out: Uint8Array, at: number, adds: BucketAdds, view: DataView): number {
-  const { keys, expiries } = adds;
-  for (let i = 0; i < keys.length; i++) {
-    const key = keys[i]!;
+  const { ids, expiries } = adds;
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i]!;
     view.setFloat64(at, expiries[i]!);
     at += 8;
-    let length = key.length - TAG_K.length;
+    let length = encodedLength(id);
     while (length >= 0x80) {
       out[at++] = (length & 0x7f) | 0x80;
       length >>>= 7;
     }
     out[at++] = length;
-    // A byte loop: cheaper than set(subarray()) for key-sized arrays.
-    if (typeof key === 'string')
-      for (let from = TAG_K.length; from < key.length; from++) out[at++] = key.charCodeAt(from);
-    else for (let from = TAG_K.length; from < key.length; from++) out[at++] = key[from]!;
+    at = writeEncoded(out, at, id);
   }
   return at;
 }
@@ -188,29 +244,24 @@ function forEachEntry(
   }
 }
 
-function mainKeyOf(value: Uint8Array, start: number, end: number): MainKey {
-  let ascii = true;
-  for (let i = start; i < end; i++) {
-    if (value[i]! >= 0x80) {
-      ascii = false;
-      break;
-    }
+/** The ids of every key in the eviction index of the version `store` reads. */
+async function* indexedIds(store: StateStore): AsyncIterable<string> {
+  const ids: string[] = [];
+  for await (const { key, value } of store.range(TAG_E, prefixEnd(TAG_E))) {
+    forEachEntry(key, value, (_expiry, _entryStart, start, end) => ids.push(idOfEncoded(value, start, end)));
+    yield* ids;
+    ids.length = 0;
   }
-  // ASCII bytes (NULs included: the byte string of any ASCII bytes is their UTF-8) as a string key.
-  if (ascii) return TAG_K_STRING + byteString(value, start, end);
-  const out = new Uint8Array(TAG_K.length + end - start);
-  out.set(TAG_K, 0);
-  for (let from = start, to = TAG_K.length; from < end; from++, to++) out[to] = value[from]!;
-  return out;
 }
 
 /**
  * Evicts the entries with expiry <= watermarkMs of one bucket (its stored value, if any, plus the
- * entries the batch adds to it), deleting their main keys; writes the remaining entries or deletes
- * the bucket. Returns the number of evicted keys.
+ * entries the batch adds to it), forgetting their keys; writes the remaining entries or deletes the
+ * bucket. Returns the number of evicted keys.
  */
 function evictBucket(
   store: StateStore,
+  index: DedupKeyIndex,
   bucketKey: Uint8Array,
   stored: Uint8Array | undefined,
   adds: BucketAdds | undefined,
@@ -224,7 +275,7 @@ function evictBucket(
   if (stored !== undefined) {
     forEachEntry(bucketKey, stored, (expiry, entryStart, start, end) => {
       if (expiry <= watermarkMs) {
-        store.delete(mainKeyOf(stored, start, end));
+        index.remove(idOfEncoded(stored, start, end));
         storedRemoved++;
       } else {
         // Adjacent kept entries are one range, copied at once.
@@ -236,17 +287,17 @@ function evictBucket(
   }
   let remaining: BucketAdds | undefined;
   if (adds !== undefined) {
-    remaining = { keys: [], expiries: [], bytes: 0 };
-    for (let i = 0; i < adds.keys.length; i++) {
-      const key = adds.keys[i]!;
+    remaining = { ids: [], expiries: [], bytes: 0 };
+    for (let i = 0; i < adds.ids.length; i++) {
+      const id = adds.ids[i]!;
       const expiry = adds.expiries[i]!;
       if (expiry <= watermarkMs) {
-        store.delete(key);
+        index.remove(id);
         removed++;
       } else {
-        remaining.keys.push(key);
+        remaining.ids.push(id);
         remaining.expiries.push(expiry);
-        remaining.bytes += entrySize(key);
+        remaining.bytes += entrySize(id);
       }
     }
   }
@@ -277,6 +328,7 @@ function evictBucket(
  */
 async function updateIndex(
   store: StateStore,
+  index: DedupKeyIndex,
   added: Map<number, BucketAdds>,
   watermarkMs: number | undefined,
 ): Promise<number> {
@@ -292,12 +344,12 @@ async function updateIndex(
       if (parts.length !== 2 || parts[0] !== 'e' || typeof start !== 'number') corruptBucket(key, 'bad key');
       const adds = added.get(start);
       if (adds !== undefined) added.delete(start);
-      removed += evictBucket(store, key, value, adds, watermarkMs);
+      removed += evictBucket(store, index, key, value, adds, watermarkMs);
     }
     for (const [start, adds] of added) {
       if (start > watermarkMs) continue;
       added.delete(start);
-      removed += evictBucket(store, encodeKey(['e', start]), undefined, adds, watermarkMs);
+      removed += evictBucket(store, index, encodeKey(['e', start]), undefined, adds, watermarkMs);
     }
   }
   if (added.size === 0) return removed;
@@ -345,94 +397,129 @@ function dedupOperator(
     // Event time is part of the key: a key can never recur once its event time is below the watermark.
     expiryOf = (row) => eventTimeMs(row[watermark.column]);
   }
-  const evicting = expiryOf !== undefined;
+  const base = operatorBase(kind, context, keys.join(','));
+  if (expiryOf === undefined) {
+    return {
+      ...base,
+      state: { operator: kind, keys: keys.join(','), eviction: 'none' },
+      process: (groups, ctx) => dedupByStore(keys, groups, ctx),
+    };
+  }
   const width = bucketWidthMs(watermark?.delayMs ?? 0);
+  const index = new DedupKeyIndex();
   return {
-    ...operatorBase(kind, context, keys.join(',')),
+    ...base,
     state: {
       operator: kind,
       keys: keys.join(','),
-      eviction: evicting ? (kind === 'dropDuplicates' ? 'eventTimeInKeyBuckets' : 'expiresAtBuckets') : 'none',
+      // The …InIndex layouts keep the keys only in the eviction index (earlier layouts also kept one
+      // record per key and are refused as incompatible state).
+      eviction: kind === 'dropDuplicates' ? 'eventTimeInKeyIndex' : 'expiresAtIndex',
     },
     async process(groups, ctx) {
       const store = ctx.state!;
-      let count = 0;
-      for (const group of groups) count += group.rows.length;
-      // The main key of every row: TAG_K + the encoded key values, encoded once per row (a single
-      // ASCII string part straight to its byte string).
-      const encoded = new Array<MainKey>(count);
+      await index.begin(store, ctx.batchId, indexedIds);
       const parts = new Array<KeyPart>(keys.length);
-      let n = 0;
-      for (const group of groups) {
-        for (const row of group.rows) {
-          for (let k = 0; k < keys.length; k++) parts[k] = keyPart(row[keys[k]!]);
-          const only = parts[0];
-          encoded[n++] =
-            (keys.length === 1 && typeof only === 'string' ? asciiMainKey(only) : undefined) ??
-            encodeKeyAfter(TAG_K, parts);
-        }
-      }
-      const existing = count > 0 ? await store.getMany(encoded) : [];
-      // Keys seen earlier in this batch: a single primitive key part stands for itself (exactly as
-      // distinct as its encoding: strings as their UTF-8, where lone surrogates become U+FFFD), other
-      // keys by their encoded bytes, in a set of their own.
-      const seenParts = new Set<unknown>();
-      const seenBytes = new Set<string>();
-      const single = keys.length === 1 ? keys[0]! : undefined;
       // The batch's index entries by bucket start, written once per bucket after the rows.
       const added = new Map<number, BucketAdds>();
-      let i = 0;
       let dropped = 0;
+      let inserted = 0;
       for (const group of groups) {
         const kept: Row[] = [];
         for (const row of group.rows) {
-          const at = i++;
-          const key = encoded[at]!;
-          let part: unknown = single === undefined ? undefined : keyPart(row[single]);
-          const seen: Set<unknown> = part === undefined || part instanceof Uint8Array ? seenBytes : seenParts;
-          if (seen === seenBytes) part = typeof key === 'string' ? key : byteString(key);
-          else if (typeof part === 'string' && !isWellFormed(part)) part = toWellFormed(part);
-          if (existing[at] !== undefined || seen.has(part)) {
+          for (let k = 0; k < keys.length; k++) parts[k] = keyPart(row[keys[k]!]);
+          const id = keyId(parts);
+          // The index holds version N−1's keys and those added earlier in this batch.
+          if (index.has(id)) {
             dropped++;
             continue;
           }
-          seen.add(part);
-          if (expiryOf) {
-            const expiry = expiryOf(row);
-            if (expiry === undefined) {
-              ctx.deadLetter({
-                partition: group.partition,
-                reason: `event-time column '${watermark!.column}' is null or not a timestamp`,
-                row,
-              });
-              continue;
-            }
-            store.put(key, EMPTY);
-            const start = bucketStartOf(expiry, width);
-            let adds = added.get(start);
-            if (adds === undefined) {
-              adds = { keys: [], expiries: [], bytes: 0 };
-              added.set(start, adds);
-            }
-            adds.keys.push(key);
-            adds.expiries.push(expiry);
-            adds.bytes += entrySize(key);
-          } else store.put(key, EMPTY);
+          const expiry = expiryOf(row);
+          if (expiry === undefined) {
+            ctx.deadLetter({
+              partition: group.partition,
+              reason: `event-time column '${watermark!.column}' is null or not a timestamp`,
+              row,
+            });
+            continue;
+          }
+          index.add(id);
+          inserted++;
+          const start = bucketStartOf(expiry, width);
+          let adds = added.get(start);
+          if (adds === undefined) {
+            adds = { ids: [], expiries: [], bytes: 0 };
+            added.set(start, adds);
+          }
+          adds.ids.push(id);
+          adds.expiries.push(expiry);
+          adds.bytes += entrySize(id);
           kept.push(row);
         }
         group.rows = kept;
       }
       ctx.metrics.custom.numDuplicatesDropped = (ctx.metrics.custom.numDuplicatesDropped ?? 0) + dropped;
-      if (evicting) {
-        const evictAt = ctx.watermarkMs > 0 ? ctx.watermarkMs : undefined;
-        const evicted = await updateIndex(store, added, evictAt);
-        if (evictAt !== undefined) {
-          ctx.metrics.custom.numKeysEvicted = (ctx.metrics.custom.numKeysEvicted ?? 0) + evicted;
-        }
+      const evictAt = ctx.watermarkMs > 0 ? ctx.watermarkMs : undefined;
+      const evicted = await updateIndex(store, index, added, evictAt);
+      if (evictAt !== undefined) {
+        ctx.metrics.custom.numKeysEvicted = (ctx.metrics.custom.numKeysEvicted ?? 0) + evicted;
       }
+      // The store holds buckets; the state's rows as Spark counts them are the keys.
+      ctx.metrics.stateRows = { total: index.size, updated: inserted, removed: evicted };
       return groups;
     },
   };
+}
+
+/** dropDuplicates without eviction: one store record per remembered key, looked up per batch. */
+async function dedupByStore(keys: readonly string[], groups: RowGroup[], ctx: BatchContext): Promise<RowGroup[]> {
+  const store = ctx.state!;
+  let count = 0;
+  for (const group of groups) count += group.rows.length;
+  // The main key of every row: TAG_K + the encoded key values, encoded once per row (a single
+  // ASCII string part straight to its byte string).
+  const encoded = new Array<MainKey>(count);
+  const parts = new Array<KeyPart>(keys.length);
+  let n = 0;
+  for (const group of groups) {
+    for (const row of group.rows) {
+      for (let k = 0; k < keys.length; k++) parts[k] = keyPart(row[keys[k]!]);
+      const only = parts[0];
+      encoded[n++] =
+        (keys.length === 1 && typeof only === 'string' ? asciiMainKey(only) : undefined) ??
+        encodeKeyAfter(TAG_K, parts);
+    }
+  }
+  const existing = count > 0 ? await store.getMany(encoded) : [];
+  // Keys seen earlier in this batch: a single primitive key part stands for itself (exactly as
+  // distinct as its encoding: strings as their UTF-8, where lone surrogates become U+FFFD), other
+  // keys by their encoded bytes, in a set of their own.
+  const seenParts = new Set<unknown>();
+  const seenBytes = new Set<string>();
+  const single = keys.length === 1 ? keys[0]! : undefined;
+  let i = 0;
+  let dropped = 0;
+  for (const group of groups) {
+    const kept: Row[] = [];
+    for (const row of group.rows) {
+      const at = i++;
+      const key = encoded[at]!;
+      let part: unknown = single === undefined ? undefined : keyPart(row[single]);
+      const seen: Set<unknown> = part === undefined || part instanceof Uint8Array ? seenBytes : seenParts;
+      if (seen === seenBytes) part = typeof key === 'string' ? key : byteString(key);
+      else if (typeof part === 'string' && !isWellFormed(part)) part = toWellFormed(part);
+      if (existing[at] !== undefined || seen.has(part)) {
+        dropped++;
+        continue;
+      }
+      seen.add(part);
+      store.put(key, EMPTY);
+      kept.push(row);
+    }
+    group.rows = kept;
+  }
+  ctx.metrics.custom.numDuplicatesDropped = (ctx.metrics.custom.numDuplicatesDropped ?? 0) + dropped;
+  return groups;
 }
 
 /**
