@@ -105,6 +105,17 @@ export interface StreamOperator {
   readonly aggregation?: boolean;
   /** Whether the operator needs a batch when the watermark moved even with no new data. */
   readonly runsOnWatermarkAdvance?: boolean;
+  /**
+   * Operators that can give their output as typed columns (RowGroup.columns): the same operator doing
+   * so, with the same outcome (rows, dead letters, metrics). Used by planning only when every operator
+   * after it takes columns and the sink does (planColumnar in plan.ts).
+   */
+  readonly columnar?: () => StreamOperator;
+  /**
+   * Whether process() takes groups holding columns: it keeps them as columns (or turns them into
+   * rows), with the outcome it gives for the same rows as objects.
+   */
+  readonly takesColumns?: boolean;
   process(groups: RowGroup[], ctx: BatchContext): Promise<RowGroup[]> | RowGroup[];
 }
 

@@ -61,3 +61,22 @@ export function planPipeline(
     stateful: operators.filter((op) => op.state !== undefined),
   };
 }
+
+/**
+ * The pipeline with its last operator that can give columns (StreamOperator.columnar) switched to
+ * columnar output, when every operator after it takes columns; unchanged otherwise. Call it only when
+ * the sink takes columns. The fingerprint is unchanged: the outcome is the same.
+ */
+export function planColumnar(pipeline: PlannedPipeline): PlannedPipeline {
+  const ops = pipeline.operators;
+  for (let i = ops.length - 1; i >= 0; i--) {
+    const op = ops[i]!;
+    if (op.columnar !== undefined) {
+      const operators = [...ops];
+      operators[i] = op.columnar();
+      return { ...pipeline, operators, stateful: operators.filter((o) => o.state !== undefined) };
+    }
+    if (!op.takesColumns) return pipeline;
+  }
+  return pipeline;
+}

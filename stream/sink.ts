@@ -4,7 +4,7 @@
 
 import type { StructType } from '../sinks/schema.js';
 import type { PartitionRange } from './checkpoint-log.js';
-import type { EncodedFile, OutputMode, Row } from './types.js';
+import type { ColumnRowsView, EncodedFile, OutputMode, Row } from './types.js';
 
 /** What the engine tells a sink when a query starts. */
 export interface SinkContext {
@@ -33,6 +33,8 @@ export interface SinkBatch {
   sourceRanges?: Readonly<Record<string, PartitionRange>>;
   /** Output the operators already encoded as data files (only in a format `acceptsEncodedFiles` accepts). */
   files?: readonly EncodedFile[];
+  /** More rows of the batch, in typed columns (only for a sink with `acceptsColumns`). */
+  columns?: readonly ColumnRowsView[];
 }
 
 /** A batch whose data is written but not yet visible. Opaque to the engine. */
@@ -72,6 +74,13 @@ export interface Sink {
    * and the engine fails a batch that produced some (never drops them).
    */
   acceptsEncodedFiles?(format: string): boolean;
+  /**
+   * Whether the sink takes rows of `schema` in typed columns (SinkBatch.columns) in the mode it was
+   * opened with, asked once after open. Absent: it takes rows only. A sink that takes columns but
+   * cannot write a batch's columns as they are (say, the table changed since) writes their rows
+   * (ColumnRows.rowAt), with the same outcome.
+   */
+  acceptsColumns?(schema: StructType): boolean;
   commit(prepared: PreparedBatch): Promise<SinkCommitOutcome>;
   abort(prepared: PreparedBatch): Promise<void>;
   close(): Promise<void>;

@@ -1,6 +1,8 @@
 // Values that flow through the engine: rows grouped by the source partition they came from (the unit
 // per-partition watermarks track), and the output modes of a query.
 
+import type { ColumnBatch } from '../sinks/parquet/column-batch.js';
+
 /** One record as the operators see it: a plain object of column values. */
 export type Row = Record<string, unknown>;
 
@@ -17,6 +19,26 @@ export interface RowGroup {
    * stage encodes in worker threads); the engine hands them to the sink with the batch's rows.
    */
   files?: EncodedFile[];
+  /**
+   * The group's rows held in typed columns instead of `rows` (which is then empty): set by an operator
+   * planned for columnar output (parseJson, when every operator after it takes columns and the sink
+   * does: see StreamOperator.columnar) and kept by those operators. Exactly the rows the row path
+   * would hold, in the same order.
+   */
+  columns?: ColumnRows;
+}
+
+/** Rows in a ColumnBatch, with the way back to each row as the row path makes it. */
+export interface ColumnRowsView {
+  readonly batch: ColumnBatch;
+  /** Row i exactly as the row path holds it (for a dead letter, or a consumer without columns). */
+  rowAt(i: number): Row;
+}
+
+/** The ColumnRowsView of a group, which operators may filter. */
+export interface ColumnRows extends ColumnRowsView {
+  /** Keeps the rows whose `keep` byte is 1, in order (ColumnBatch.retain). */
+  retain(keep: Uint8Array): void;
 }
 
 /**

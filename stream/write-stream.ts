@@ -60,6 +60,13 @@ export interface WriteStreamOptions {
   minBatchesToRetain?: number;
   /** Draw a one-line progress display on stderr for availableNow/once runs. Default: when stderr is a TTY. */
   progressBar?: boolean;
+  /**
+   * Run parseJson straight into typed columns when every operator after it and the sink take columns
+   * (withWatermark on a timestamp, dropDuplicatesWithinWatermark, the Delta sink in append mode on an
+   * unpartitioned table of the parsed schema). Same outcome as rows, several times less work per row.
+   * Default true; false keeps rows everywhere.
+   */
+  columnar?: boolean;
 }
 
 /** A streaming Dataset: a source plus the operators applied so far. Immutable: pipe() returns a new one. */
@@ -160,6 +167,7 @@ export class DataStream {
       retryDelayMs: 200,
       heartbeatIntervalMs: Math.max(leaseTimeoutMs / 4, 1),
       conf: { watermarkPolicy: 'min', outputMode },
+      columnar: options.columnar ?? true,
       warn: options.onWarning ?? (() => {}),
     });
     try {

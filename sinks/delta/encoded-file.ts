@@ -19,6 +19,7 @@ import {
   encodeFailure,
   firstFileRows,
   groupByPartition,
+  parallelFileCount,
   planFileStats,
   planWriteOptions,
   remainingFileRows,
@@ -149,6 +150,7 @@ export async function encodeBatchForPlan(
   plan: DeltaEncodingPlan,
   batch: ColumnBatch,
   write: ParquetTableWriter = arrowToParquet,
+  split?: { minRowsPerFile: number; maxParallelFiles: number },
 ): Promise<DeltaEncodedFile[]> {
   const total = batch.length;
   if (total === 0) return [];
@@ -171,6 +173,17 @@ export async function encodeBatchForPlan(
     };
   };
   const firstCount = Math.max(1, Math.min(total, Math.floor(plan.targetFileSize / batch.bytesPerRow())));
+  if (firstCount === total && split !== undefined) {
+    // A batch that fits one file: near-equal consecutive slices encoded at once, as writeFiles cuts them.
+    const parts = parallelFileCount(total, split.minRowsPerFile, split.maxParallelFiles);
+    const slices: Promise<DeltaEncodedFile>[] = [];
+    for (let i = 0, start = 0; i < parts; i++) {
+      const count = Math.floor(total / parts) + (i < total % parts ? 1 : 0);
+      slices.push(encodeSlice(start, count));
+      start += count;
+    }
+    return Promise.all(slices);
+  }
   const first = await encodeSlice(0, firstCount);
   const counts = remainingFileRows(total, plan.targetFileSize, firstCount, first.bytes.byteLength);
   const starts: number[] = [];

@@ -9,14 +9,25 @@
 import { LakestreamError } from '../../common/errors.js';
 import { LocalObjectStore } from '../../storage/local.js';
 import type { ObjectStore } from '../../storage/object-store.js';
+import { rowsOf } from '../../stream/column-rows.js';
 import { SchemaInference } from '../../stream/input/infer-schema.js';
 import type { PreparedBatch, Sink, SinkBatch, SinkCommitOutcome, SinkContext } from '../../stream/sink.js';
-import type { EncodedFile, OutputMode } from '../../stream/types.js';
+import type { EncodedFile, OutputMode, Row } from '../../stream/types.js';
+import type { ColumnBatch } from '../parquet/column-batch.js';
+import { defaultEncodePool } from '../parquet/encode-pool.js';
 import type { StructType } from '../schema.js';
 import type { AddAction, MetadataAction } from './actions.js';
 import { writeCheckpoint } from './checkpoint-writer.js';
 import type { ReadPredicate } from './conflict-checker.js';
-import { DELTA_PARQUET, type DeltaEncodedFile, type DeltaEncodingPlan, isDeltaEncodedFile } from './encoded-file.js';
+import {
+  DELTA_PARQUET,
+  type DeltaEncodedFile,
+  type DeltaEncodingPlan,
+  encodeBatchForPlan,
+  isDeltaEncodedFile,
+  type ParquetTableWriter,
+  planTakesBatch,
+} from './encoded-file.js';
 import { DeltaError } from './errors.js';
 import type { ParquetCompression } from './file-names.js';
 import { checkpointInterval, cleanupExpiredLogs } from './log-cleanup.js';
@@ -25,7 +36,7 @@ import { partitionAppId, planPartitionTxns, rowsAboveFloors } from './partition-
 import { checkWriteSchema } from './schema-check.js';
 import type { DeltaSnapshot } from './snapshot.js';
 import { type AppTransaction, DeltaTable, type DeltaTableOptions } from './table.js';
-import { DeltaTransaction, type EncodingPlanOptions, type Operation } from './transaction.js';
+import { DeltaTransaction, type EncodingPlanOptions, type Operation, WRITE_DEFAULTS } from './transaction.js';
 
 export interface DeltaSinkOptions {
   /** Where the table is (its root). */
@@ -288,6 +299,22 @@ export class DeltaSink implements Sink {
     return format === DELTA_PARQUET;
   }
 
+  /**
+   * Rows in typed columns (SinkBatch.columns): in append mode without partitionTransactions, into an
+   * existing (or just created) unpartitioned table whose columns are exactly `schema`'s
+   * (planTakesBatch). Batches whose columns no longer fit the table when they come are written as rows.
+   */
+  acceptsColumns(schema: StructType): boolean {
+    const ctx = this.context;
+    if (ctx === undefined || this.handle === undefined) return false;
+    if (this.encodedFilesRefusal(ctx.outputMode) !== undefined) return false;
+    try {
+      return planTakesBatch(this.transaction(this.handle.snapshot()).encodingPlan(this.planOptions), schema);
+    } catch {
+      return false;
+    }
+  }
+
   /** The write settings of the sink's own writes (targetFileSize, compression), for writeFiles and plans. */
   private get planOptions(): EncodingPlanOptions {
     return {
@@ -429,9 +456,18 @@ export class DeltaSink implements Sink {
     const mode = ctx.outputMode;
     const files = this.encodedFilesOf(batch.files, mode);
     const encodedRows = files.reduce((n, file) => n + file.numRecords, 0);
+    // Rows in columns: encoded straight from the columns in append mode (when they fit the table, see
+    // below), else written as the rows they hold.
+    let columns = batch.columns ?? [];
+    if (columns.length > 0 && (this.encodedFilesRefusal(mode) !== undefined || !this.handle)) {
+      rows = [...rows, ...columns.flatMap((c) => rowsOf(c))];
+      columns = [];
+    }
+    const columnRows = columns.reduce((n, c) => n + c.batch.length, 0);
     const skip = () => new DeltaPreparedBatch(this, batchId, rows.length, { kind: 'skip' });
     const byPartition = this.options.partitionTransactions !== undefined && batch.sourceRanges !== undefined;
-    if (rows.length === 0 && files.length === 0 && mode !== 'complete' && !byPartition) return skip();
+    if (rows.length === 0 && files.length === 0 && columnRows === 0 && mode !== 'complete' && !byPartition)
+      return skip();
     if (!this.handle) {
       if (files.length > 0) {
         // encodingPlan() refuses to plan for a table that does not exist: these files have no plan.
@@ -448,7 +484,7 @@ export class DeltaSink implements Sink {
     const txn: AppTransaction = { appId: ctx.queryId, version: batchId };
     const tx = this.transaction(snapshot);
     if (tx.alreadyCommitted([txn])) {
-      return new DeltaPreparedBatch(this, batchId, rows.length + encodedRows, {
+      return new DeltaPreparedBatch(this, batchId, rows.length + encodedRows + columnRows, {
         kind: 'already-committed',
         version: snapshot.version,
       });
@@ -465,10 +501,25 @@ export class DeltaSink implements Sink {
     }
 
     const dataSchema = this.options.schema ?? ctx.schema;
-    const { schema, changed } = checkWriteSchema(tx.schema, rows, {
-      ...(this.options.mergeSchema !== undefined ? { mergeSchema: this.options.mergeSchema } : {}),
-      ...(dataSchema ? { dataSchema } : {}),
-    });
+    const writeSchemaOf = (data: readonly Row[]) =>
+      checkWriteSchema(tx.schema, data, {
+        ...(this.options.mergeSchema !== undefined ? { mergeSchema: this.options.mergeSchema } : {}),
+        ...(dataSchema ? { dataSchema } : {}),
+      });
+    if (
+      columns.length > 0 &&
+      !columns.every((c) => planTakesBatch(tx.encodingPlan(this.planOptions), c.batch.schema))
+    ) {
+      rows = [...rows, ...columns.flatMap((c) => rowsOf(c))];
+      columns = [];
+    }
+    let { schema, changed } = writeSchemaOf(rows);
+    if (changed && columns.length > 0) {
+      // The rows evolve the schema: the columns' rows are written as rows under the new one.
+      rows = [...rows, ...columns.flatMap((c) => rowsOf(c))];
+      columns = [];
+      ({ schema, changed } = writeSchemaOf(rows));
+    }
     if (changed && files.length > 0) {
       // The files hold the old schema's columns; a plan check after the change would fail every re-run.
       throw new DeltaError(
@@ -496,6 +547,7 @@ export class DeltaSink implements Sink {
         // The encoded files first: a stale plan (SINK_PLAN_CHANGED) fails before the rows are encoded.
         // A commit retry (rebuild) re-adds them with the rows' files from record.adds.
         adds = files.length > 0 ? await tx.addEncodedFiles(files, writeOptions) : [];
+        for (const c of columns) adds = [...adds, ...(await this.writeColumns(tx, c.batch, writeOptions))];
         adds = [...adds, ...(await tx.writeFiles(rows, fileOptions))];
         break;
       case 'complete':
@@ -534,12 +586,33 @@ export class DeltaSink implements Sink {
       partitionTxns,
       operation,
     };
-    return new DeltaPreparedBatch(this, batchId, rows.length + encodedRows, {
+    return new DeltaPreparedBatch(this, batchId, rows.length + encodedRows + columnRows, {
       kind: 'write',
       record,
       transaction: tx,
       metrics,
     });
+  }
+
+  /**
+   * Writes the rows of a ColumnBatch (planTakesBatch) as data files of `tx`, cut as writeFiles cuts
+   * rows (near targetFileSize; a batch that fits one file into up to maxParallelFiles slices), each
+   * encoded in the encode pool: the files writeFiles would write for the same rows.
+   */
+  private async writeColumns(
+    tx: DeltaTransaction,
+    batch: ColumnBatch,
+    writeOptions: EncodingPlanOptions,
+  ): Promise<AddAction[]> {
+    const pool = defaultEncodePool();
+    const write: ParquetTableWriter | undefined = pool
+      ? (table, options, dictionary) => pool.writeTable(table, options, dictionary)
+      : undefined;
+    const files = await encodeBatchForPlan(tx.encodingPlan(writeOptions), batch, write, {
+      minRowsPerFile: this.options.minRowsPerFile ?? WRITE_DEFAULTS.minRowsPerFile,
+      maxParallelFiles: this.options.maxParallelFiles ?? pool?.size ?? 1,
+    });
+    return tx.addEncodedFiles(files, writeOptions);
   }
 
   private own(prepared: PreparedBatch): DeltaPreparedBatch {

@@ -99,7 +99,8 @@ class Column {
     this.numbers = this.kind === UTF8 ? undefined : new Float64Array(capacity);
     this.offsets = this.kind === UTF8 ? new Int32Array(capacity + 1) : undefined;
     this.bytes = new Uint8Array(this.kind === UTF8 ? 1024 + Math.min(capacity, SIZING_ROWS) * 64 : 0);
-    this.samples = type === 'timestamp' || type === 'date' ? new Array(capacity) : undefined;
+    // Filled, so V8 keeps a packed array (a large holey one can turn into a slow dictionary).
+    this.samples = type === 'timestamp' || type === 'date' ? new Array(capacity).fill(undefined) : undefined;
     this.forms = type === 'timestamp' ? new Uint8Array(capacity) : undefined;
   }
 
@@ -116,6 +117,12 @@ class Column {
     }
     return this.bytes;
   }
+}
+
+/** Records a long/timestamp value beyond ±2^53 of `row` in `column`. */
+function setBig(column: Column, row: number, value: bigint): void {
+  column.big ??= new Map();
+  column.big.set(row, value);
 }
 
 /**
@@ -333,6 +340,148 @@ export class ColumnBatch {
       throw error;
     }
     this.commitRow();
+  }
+
+  /** Appends every row of `other`, a batch of the same schema (column for column), after its rows. */
+  appendBatch(other: ColumnBatch): void {
+    const m = other.length;
+    const at = this.length;
+    if (at + m > this.capacity) throw new Error('ColumnBatch: more rows than its capacity');
+    this.columns.forEach((column, c) => {
+      const from = other.columns[c]!;
+      if (from.type !== column.type || from.name !== column.name) {
+        throw new Error(
+          `ColumnBatch.appendBatch: column ${c} is '${from.name}' ${from.type}, not '${column.name}' ${column.type}`,
+        );
+      }
+      column.valid.set(from.valid.subarray(0, m), at);
+      column.numbers?.set(from.numbers!.subarray(0, m), at);
+      column.forms?.set(from.forms!.subarray(0, m), at);
+      if (column.samples !== undefined) for (let i = 0; i < m; i++) column.samples[at + i] = from.samples![i];
+      if (from.big !== undefined) for (const [i, b] of from.big) if (i < m) setBig(column, at + i, b);
+      if (column.offsets !== undefined) {
+        const fromOffsets = from.offsets!;
+        const bytes = fromOffsets[m]! - fromOffsets[0]!;
+        const buf = column.reserve(bytes);
+        buf.set(from.bytes.subarray(fromOffsets[0]!, fromOffsets[m]!), column.pos);
+        const shift = column.pos - fromOffsets[0]!;
+        for (let i = 1; i <= m; i++) column.offsets[at + i] = fromOffsets[i]! + shift;
+        column.pos += bytes;
+      }
+      column.setAt = -1;
+    });
+    this.length = at + m;
+  }
+
+  // ---- Reading rows back (operators working on the batch) ------------------------------------------
+
+  /** The type of column `c` ('string', 'long', 'timestamp', …). */
+  typeOf(c: number): string {
+    return this.columns[c]!.type;
+  }
+
+  /** Whether row `i` of column `c` holds a value (not null). */
+  isValid(c: number, i: number): boolean {
+    return this.columns[c]!.valid[i] === 1;
+  }
+
+  /**
+   * The value of a numeric or boolean column at row `i` as the row path holds it: a number (booleans
+   * 1/0; timestamps µs; dates days), or a bigint for a long or timestamp given as one (appendRow).
+   */
+  numberAt(c: number, i: number): number | bigint {
+    const column = this.columns[c]!;
+    return column.big?.get(i) ?? column.numbers![i]!;
+  }
+
+  /**
+   * The source form of a timestamp or date value at row `i` when it is not a canonical text: the
+   * text, or a Date's ms, or the number or bigint given (appendRow); undefined for canonical texts.
+   */
+  sampleAt(c: number, i: number): unknown {
+    return this.columns[c]!.samples?.[i];
+  }
+
+  /** The byte buffer of string column `c`: row i's UTF-8 is utf8Bytes(c)[utf8Start(c, i), utf8Start(c, i + 1)). */
+  utf8Bytes(c: number): Uint8Array {
+    return this.columns[c]!.bytes;
+  }
+
+  utf8Start(c: number, i: number): number {
+    return this.columns[c]!.offsets![i]!;
+  }
+
+  /**
+   * Keeps the rows whose `keep` byte is 1, in order, dropping the others in place; returns the new
+   * length. Only between rows (no row being built).
+   */
+  retain(keep: Uint8Array): number {
+    const n = this.length;
+    let kept = 0;
+    while (kept < n && keep[kept] === 1) kept++;
+    if (kept === n) return n;
+    for (const column of this.columns) {
+      const { valid, numbers, offsets, samples, forms } = column;
+      const big = column.big;
+      column.big = undefined;
+      let to = kept;
+      let pos = offsets !== undefined ? offsets[kept]! : 0;
+      // Runs of kept rows [i, j) move at once (native copies for values, one pass for offsets).
+      for (let i = kept; i < n; ) {
+        if (keep[i] !== 1) {
+          i++;
+          continue;
+        }
+        let j = i + 1;
+        while (j < n && keep[j] === 1) j++;
+        valid.copyWithin(to, i, j);
+        numbers?.copyWithin(to, i, j);
+        forms?.copyWithin(to, i, j);
+        if (samples !== undefined) for (let r = i; r < j; r++) samples[to + r - i] = samples[r];
+        if (big !== undefined) {
+          for (let r = i; r < j; r++) {
+            const b = big.get(r);
+            if (b !== undefined) setBig(column, to + r - i, b);
+          }
+        }
+        if (offsets !== undefined) {
+          const s = offsets[i]!;
+          const shift = pos - s;
+          column.bytes.copyWithin(pos, s, offsets[j]!);
+          for (let r = i; r < j; r++) offsets[to + r - i + 1] = offsets[r + 1]! + shift;
+          pos = offsets[to + j - i]!;
+        }
+        to += j - i;
+        i = j;
+      }
+      if (big !== undefined) for (const [i, b] of big) if (i < kept) setBig(column, i, b);
+      if (offsets !== undefined) column.pos = pos;
+      column.setAt = -1;
+    }
+    let length = kept;
+    for (let i = kept; i < n; i++) if (keep[i] === 1) length++;
+    this.length = length;
+    return length;
+  }
+
+  /**
+   * Row `i` as JS values the writers take: strings, numbers (bigints for longs beyond ±2^53 or given
+   * as bigints), booleans, timestamps as epoch-µs bigints, dates as UTC-midnight Dates, nulls.
+   */
+  row(i: number): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    for (const column of this.columns) {
+      let v: unknown = null;
+      if (column.valid[i] === 1) {
+        if (column.kind === UTF8) v = utf8.decode(column.bytes.subarray(column.offsets![i]!, column.offsets![i + 1]!));
+        else if (column.kind === BOOL) v = column.numbers![i] === 1;
+        else if (column.type === 'timestamp') v = column.big?.get(i) ?? BigInt(column.numbers![i]!);
+        else if (column.type === 'date') v = new Date(column.numbers![i]! * 86_400_000);
+        else v = column.big?.get(i) ?? column.numbers![i];
+      }
+      out[column.name] = v;
+    }
+    return out;
   }
 
   /** Estimated in-memory bytes per row (file sizing): string bytes plus 8 per other value. */

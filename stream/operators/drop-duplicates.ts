@@ -4,6 +4,7 @@
 // Operators that evict keep only that index in the store and the keys themselves in memory
 // (dedup-key-index.ts); dropDuplicates without eviction keeps one store record per key.
 
+import type { ColumnBatch } from '../../sinks/parquet/column-batch.js';
 import { decodeKey, encodeKey, encodeKeyAfter, type KeyPart, prefixEnd } from '../../state/codec.js';
 import { byteString } from '../../state/layout.js';
 import { StateCorruptError, StreamArgumentError, UnsupportedOperationError } from '../errors.js';
@@ -18,6 +19,7 @@ import type { StateEntry, StateStore } from '../state-store.js';
 import { eventTimeMs } from '../time.js';
 import type { Row, RowGroup } from '../types.js';
 import { DedupKeyIndex } from './dedup-key-index.js';
+import { columnEventTimeMs } from './with-watermark.js';
 
 // Key layout without eviction: ['k', ...values] → '' (one per remembered key). With eviction: the
 // ['e', …] buckets described below, only.
@@ -117,6 +119,44 @@ export function keyId(parts: readonly KeyPart[]): string {
   const only = parts[0];
   if (parts.length === 1 && typeof only === 'string' && isPlainAscii(only)) return only;
   return ENCODED_ID + byteString(encodeKey(parts));
+}
+
+/** Key column types whose values a ColumnBatch gives back as the row path holds them. */
+const COLUMN_KEY_TYPES = new Set(['string', 'long', 'integer', 'short', 'byte', 'double', 'boolean']);
+const utf8 = new TextDecoder();
+
+/**
+ * keyId of row `i`'s values in `columns` of `batch` (types of COLUMN_KEY_TYPES), as keyId gives it
+ * for the row path's values: strings (a plain ASCII one straight from its bytes), numbers or bigints,
+ * booleans, nulls. `parts` is scratch space of the columns' length.
+ */
+function columnKeyId(batch: ColumnBatch, columns: readonly number[], i: number, parts: KeyPart[]): string {
+  for (let k = 0; k < columns.length; k++) {
+    const c = columns[k]!;
+    if (!batch.isValid(c, i)) {
+      parts[k] = null;
+      continue;
+    }
+    const type = batch.typeOf(c);
+    if (type === 'string') {
+      const bytes = batch.utf8Bytes(c);
+      const start = batch.utf8Start(c, i);
+      const end = batch.utf8Start(c, i + 1);
+      let plain = true;
+      for (let j = start; j < end; j++) {
+        const b = bytes[j]!;
+        if (b === 0 || b >= 0x80) {
+          plain = false;
+          break;
+        }
+      }
+      // A plain ASCII string is its own id (keyId); its bytes are its characters.
+      if (plain && columns.length === 1) return byteString(bytes, start, end);
+      parts[k] = plain ? byteString(bytes, start, end) : utf8.decode(bytes.subarray(start, end));
+    } else if (type === 'boolean') parts[k] = batch.numberAt(c, i) === 1;
+    else parts[k] = batch.numberAt(c, i);
+  }
+  return keyId(parts);
 }
 
 /** The length of the encoding of the key with id `id`. */
@@ -407,8 +447,16 @@ function dedupOperator(
   }
   const width = bucketWidthMs(watermark?.delayMs ?? 0);
   const index = new DedupKeyIndex();
+  // Columns: within the watermark, on a timestamp event-time column and keys of types whose row-path
+  // values the columns give back exactly (not timestamps or dates: their key is the text as given).
+  const typeOf = (name: string) => context.schema?.fields.find((f) => f.name === name)?.type;
+  const takesColumns =
+    kind === 'dropDuplicatesWithinWatermark' &&
+    typeOf(watermark!.column) === 'timestamp' &&
+    keys.every((k) => COLUMN_KEY_TYPES.has(typeOf(k) as string));
   return {
     ...base,
+    takesColumns,
     state: {
       operator: kind,
       keys: keys.join(','),
@@ -424,7 +472,46 @@ function dedupOperator(
       const added = new Map<number, BucketAdds>();
       let dropped = 0;
       let inserted = 0;
+      const remember = (id: string, expiry: number) => {
+        index.add(id);
+        inserted++;
+        const start = bucketStartOf(expiry, width);
+        let adds = added.get(start);
+        if (adds === undefined) {
+          adds = { ids: [], expiries: [], bytes: 0 };
+          added.set(start, adds);
+        }
+        adds.ids.push(id);
+        adds.expiries.push(expiry);
+        adds.bytes += entrySize(id);
+      };
       for (const group of groups) {
+        const columns = group.columns;
+        if (columns !== undefined) {
+          const { batch } = columns;
+          const keyColumns = keys.map((k) => batch.indexOf(k));
+          const t = batch.indexOf(watermark!.column);
+          const keep = new Uint8Array(batch.length);
+          for (let i = 0; i < batch.length; i++) {
+            const id = columnKeyId(batch, keyColumns, i, parts);
+            if (index.has(id)) {
+              dropped++;
+              continue;
+            }
+            const time = columnEventTimeMs(batch, t, i);
+            if (time === undefined) {
+              ctx.deadLetter({
+                partition: group.partition,
+                reason: `event-time column '${watermark!.column}' is null or not a timestamp`,
+                row: columns.rowAt(i),
+              });
+              continue;
+            }
+            remember(id, time + watermark!.delayMs);
+            keep[i] = 1;
+          }
+          columns.retain(keep);
+        }
         const kept: Row[] = [];
         for (const row of group.rows) {
           for (let k = 0; k < keys.length; k++) parts[k] = keyPart(row[keys[k]!]);
@@ -443,17 +530,7 @@ function dedupOperator(
             });
             continue;
           }
-          index.add(id);
-          inserted++;
-          const start = bucketStartOf(expiry, width);
-          let adds = added.get(start);
-          if (adds === undefined) {
-            adds = { ids: [], expiries: [], bytes: 0 };
-            added.set(start, adds);
-          }
-          adds.ids.push(id);
-          adds.expiries.push(expiry);
-          adds.bytes += entrySize(id);
+          remember(id, expiry);
           kept.push(row);
         }
         group.rows = kept;

@@ -2,11 +2,18 @@
 // it) against a schema, the way Spark's from_json with a schema does; a record that is not JSON or
 // does not fit goes to the dead-letter destination with the reason, and is counted.
 
+import { ColumnBatch } from '../../sinks/parquet/column-batch.js';
+import { RejectedValue } from '../../sinks/parquet/errors.js';
 import type { StructType } from '../../sinks/schema.js';
+import { SourcedColumnRows } from '../column-rows.js';
 import { JsonRejection, parsedJsonConformer } from '../input/conform-json.js';
-import { type OperatorSpec, operatorBase, type StreamOperator } from '../operator.js';
+import { JsonColumnScanner } from '../input/json-columns.js';
+import { type BatchContext, type OperatorSpec, operatorBase, type StreamOperator } from '../operator.js';
 import { rowMaker } from '../row-maker.js';
-import type { Row } from '../types.js';
+import type { Row, RowGroup } from '../types.js';
+
+// ES2024 String method (Node >= 20), not in the ES2023 lib.
+const isWellFormed = (text: string): boolean => (text as unknown as { isWellFormed(): boolean }).isWellFormed();
 
 export interface ParseJsonOptions {
   /** The column holding the JSON text (or an already-parsed object). Default 'value'. */
@@ -24,6 +31,11 @@ function preview(value: unknown): string {
  * Parses `row[column]` with JSON.parse and conforms it to `schema` (fields outside the schema are
  * ignored, missing ones are null, numbers widen, timestamps must carry a zone). Integers beyond 2^53
  * lose precision in JSON.parse; declare such fields as string or decimal.
+ *
+ * When every operator after it and the sink take columns (and the schema is flat and primitive,
+ * without `keep`), planning runs the columnar variant: each record's UTF-8 is scanned straight into
+ * typed columns (JsonColumnScanner), records the scanner declines take the row path one by one, and
+ * the outcome — rows, dead letters and their reasons — is the same.
  */
 export function parseJson(schema: StructType, options: ParseJsonOptions = {}): OperatorSpec {
   const column = options.column ?? 'value';
@@ -54,69 +66,141 @@ export function parseJson(schema: StructType, options: ParseJsonOptions = {}): O
       const names = schema.fields.map((f) => f.name);
       const make = keep.length > 0 ? rowMaker([...names, ...keep]) : undefined;
       const values: unknown[] = new Array(names.length + keep.length);
-      return {
+
+      /** The row of one input row, or undefined after sending it to `reject` with the reason. */
+      const parseRow = (row: Row, reject: (reason: string) => void): Row | undefined => {
+        const raw = row[column];
+        let parsed: unknown;
+        // Fresh: made here by JSON.parse, so a value that already fits may be the row itself.
+        let fresh = true;
+        if (typeof raw === 'string') {
+          try {
+            parsed = JSON.parse(raw);
+          } catch (error) {
+            reject(`column '${column}' is not valid JSON (${(error as Error).message}): ${preview(raw)}`);
+            return undefined;
+          }
+        } else if (raw instanceof Uint8Array) {
+          try {
+            parsed = JSON.parse(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('utf8'));
+          } catch (error) {
+            reject(`column '${column}' is not valid JSON (${(error as Error).message})`);
+            return undefined;
+          }
+        } else if (raw === null || raw === undefined) {
+          reject(`column '${column}' is null`);
+          return undefined;
+        } else {
+          parsed = raw;
+          fresh = false;
+        }
+        const result = conform(parsed, fresh);
+        if (result instanceof JsonRejection) {
+          reject(result.field ? `field '${result.field}': ${result.reason}` : result.reason);
+          return undefined;
+        }
+        if (make === undefined) return result;
+        for (let j = 0; j < names.length; j++) values[j] = result[names[j] as string];
+        for (let j = 0; j < keep.length; j++) values[names.length + j] = row[keep[j] as string] ?? null;
+        return make(values);
+      };
+
+      const parseGroup = (group: RowGroup, ctx: BatchContext): void => {
+        const out: Row[] = [];
+        for (const row of group.rows) {
+          const parsed = parseRow(row, (reason) => ctx.deadLetter({ partition: group.partition, reason, row }));
+          if (parsed !== undefined) out.push(parsed);
+        }
+        group.rows = out;
+      };
+
+      const base: StreamOperator = {
         ...operatorBase('parseJson', context, `${column}:${JSON.stringify(schema)}:${keep.join(',')}`),
         id,
         schema: outSchema,
         process(groups, ctx) {
-          for (const group of groups) {
-            const out: Row[] = [];
-            for (const row of group.rows) {
-              const raw = row[column];
-              let parsed: unknown;
-              // Fresh: made here by JSON.parse, so a value that already fits may be the row itself.
-              let fresh = true;
-              if (typeof raw === 'string') {
-                try {
-                  parsed = JSON.parse(raw);
-                } catch (error) {
-                  ctx.deadLetter({
-                    partition: group.partition,
-                    reason: `column '${column}' is not valid JSON (${(error as Error).message}): ${preview(raw)}`,
-                    row,
-                  });
-                  continue;
-                }
-              } else if (raw instanceof Uint8Array) {
-                try {
-                  parsed = JSON.parse(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('utf8'));
-                } catch (error) {
-                  ctx.deadLetter({
-                    partition: group.partition,
-                    reason: `column '${column}' is not valid JSON (${(error as Error).message})`,
-                    row,
-                  });
-                  continue;
-                }
-              } else if (raw === null || raw === undefined) {
-                ctx.deadLetter({ partition: group.partition, reason: `column '${column}' is null`, row });
-                continue;
-              } else {
-                parsed = raw;
-                fresh = false;
-              }
-              const result = conform(parsed, fresh);
-              if (result instanceof JsonRejection) {
-                ctx.deadLetter({
-                  partition: group.partition,
-                  reason: result.field ? `field '${result.field}': ${result.reason}` : result.reason,
-                  row,
-                });
-                continue;
-              }
-              if (make === undefined) {
-                out.push(result);
-                continue;
-              }
-              for (let j = 0; j < names.length; j++) values[j] = result[names[j] as string];
-              for (let j = 0; j < keep.length; j++) values[names.length + j] = row[keep[j] as string] ?? null;
-              out.push(make(values));
-            }
-            group.rows = out;
-          }
+          for (const group of groups) parseGroup(group, ctx);
           return groups;
         },
       };
+      if (keep.length > 0 || !JsonColumnScanner.supports(schema)) return base;
+      const remake = (input: Row): Row => {
+        const row = parseRow(input, () => {});
+        if (row === undefined) throw new Error('parseJson: a row that parsed before no longer parses');
+        return row;
+      };
+      return {
+        ...base,
+        columnar: () => ({
+          ...base,
+          process(groups, ctx) {
+            for (const group of groups) {
+              const columns = scanGroup(group, schema, column, parseRow, ctx);
+              if (columns === undefined) parseGroup(group, ctx);
+              else {
+                group.columns = new SourcedColumnRows(columns.batch, columns.origin, group.rows, remake);
+                group.rows = [];
+              }
+            }
+            return groups;
+          },
+        }),
+      };
     },
   };
+}
+
+/** Records seen before the columnar path may give up on a group whose records it mostly declines. */
+const COLUMNAR_PROBE = 512;
+const scratchOf = (size: number) => Buffer.from(new ArrayBuffer(Math.max(4096, size)));
+let scratch = scratchOf(0);
+
+/**
+ * The columnar path of parseJson for one group: each record's UTF-8 scanned into a ColumnBatch; a
+ * record the scanner declines takes the row path (parseRow) and its row is appended in its place, or
+ * it is a dead letter. Undefined — nothing emitted, the caller runs the row path on the whole group —
+ * when more than one record in 8 is declined, or a row the row path makes cannot be held in the batch
+ * (the row path hands it on, and a later operator or the writer decides).
+ */
+function scanGroup(
+  group: RowGroup,
+  schema: StructType,
+  column: string,
+  parseRow: (row: Row, reject: (reason: string) => void) => Row | undefined,
+  ctx: BatchContext,
+): { batch: ColumnBatch; origin: Int32Array } | undefined {
+  const rows = group.rows;
+  const n = rows.length;
+  const batch = new ColumnBatch(schema, n);
+  const scanner = new JsonColumnScanner(schema, batch);
+  const origin = new Int32Array(n);
+  const letters: { reason: string; row: Row }[] = [];
+  let declined = 0;
+  for (let i = 0; i < n; i++) {
+    const row = rows[i]!;
+    const raw = row[column];
+    let taken = false;
+    if (typeof raw === 'string') {
+      // Lone surrogates would be written as U+FFFD: such text takes the row path.
+      if (raw.length * 3 > scratch.length) scratch = scratchOf(raw.length * 3);
+      taken = isWellFormed(raw) && scanner.scan(scratch, 0, scratch.write(raw, 0, 'utf8'));
+    } else if (raw instanceof Uint8Array) taken = scanner.scan(raw, 0, raw.length);
+    if (taken) {
+      origin[batch.length - 1] = i;
+      continue;
+    }
+    declined++;
+    if (i + 1 >= COLUMNAR_PROBE && declined * 8 > i + 1) return undefined;
+    const parsed = parseRow(row, (reason) => letters.push({ reason, row }));
+    if (parsed === undefined) continue;
+    try {
+      batch.appendRow(parsed);
+    } catch (error) {
+      if (error instanceof RejectedValue) return undefined;
+      throw error;
+    }
+    origin[batch.length - 1] = i;
+  }
+  for (const { reason, row } of letters) ctx.deadLetter({ partition: group.partition, reason, row });
+  return { batch, origin };
 }

@@ -5,6 +5,7 @@
 // watermark back, unless every partition is idle. Rows at or below the batch's watermark are late:
 // dropped and counted (numRowsDroppedByWatermark).
 
+import type { ColumnBatch } from '../../sinks/parquet/column-batch.js';
 import type { StructType } from '../../sinks/schema.js';
 import { StreamArgumentError } from '../errors.js';
 import { type OperatorSpec, operatorBase, type StreamOperator } from '../operator.js';
@@ -44,6 +45,19 @@ function checkColumn(schema: StructType | undefined, column: string): void {
 }
 
 /**
+ * The event time (ms) of row `i` of timestamp column `c`, as eventTimeMs gives it for the row's value
+ * on the row path: a canonical UTC text's µs floored to ms (eventTimeMs truncates the fraction), other
+ * forms through eventTimeMs itself. Undefined for a null.
+ */
+export function columnEventTimeMs(batch: ColumnBatch, c: number, i: number): number | undefined {
+  if (!batch.isValid(c, i)) return undefined;
+  const sample = batch.sampleAt(c, i);
+  if (sample !== undefined) return eventTimeMs(sample);
+  const micros = batch.numberAt(c, i);
+  return typeof micros === 'bigint' ? eventTimeMs(micros) : Math.floor(micros / 1000);
+}
+
+/**
  * Declares `column` as event time with an allowed lateness of `delay` ('10 minutes', ms). Values may
  * be Date, ISO-8601 text with a zone, epoch ms numbers or epoch µs bigints. A row whose event time is
  * null or unparseable goes to the dead-letter destination.
@@ -63,6 +77,7 @@ export function withWatermark(column: string, delay: Duration, options: WithWate
       }
       return {
         ...operatorBase('withWatermark', context, `${column}:${delayMs}:${idleMs ?? 'none'}`),
+        takesColumns: context.schema?.fields.find((f) => f.name === column)?.type === 'timestamp',
         state: { operator: 'withWatermark', key: 'partition:string', value: 'max,active:json' },
         watermark: { column, delayMs },
         async process(groups, ctx) {
@@ -72,23 +87,33 @@ export function withWatermark(column: string, delay: Duration, options: WithWate
           for (const group of groups) {
             const kept: Row[] = [];
             let max = Number.NEGATIVE_INFINITY;
-            for (const row of group.rows) {
-              const t = eventTimeMs(row[column]);
+            /** Whether a row of event time `t` (undefined: none) is kept; dead-letters or counts it otherwise. */
+            const admit = (t: number | undefined, rowOf: () => Row): boolean => {
               if (t === undefined) {
+                const row = rowOf();
                 ctx.deadLetter({
                   partition: group.partition,
                   reason: `event-time column '${column}' is ${row[column] == null ? 'null' : `not a timestamp: ${String(row[column])}`}`,
                   row,
                 });
-                continue;
+                return false;
               }
               if (t > max) max = t;
-              if (t <= late) {
-                ctx.metrics.numRowsDroppedByWatermark++;
-                continue;
+              if (t > late) return true;
+              ctx.metrics.numRowsDroppedByWatermark++;
+              return false;
+            };
+            const columns = group.columns;
+            if (columns !== undefined) {
+              const { batch } = columns;
+              const c = batch.indexOf(column);
+              const keep = new Uint8Array(batch.length);
+              for (let i = 0; i < batch.length; i++) {
+                if (admit(columnEventTimeMs(batch, c, i), () => columns.rowAt(i))) keep[i] = 1;
               }
-              kept.push(row);
+              columns.retain(keep);
             }
+            for (const row of group.rows) if (admit(eventTimeMs(row[column]), () => row)) kept.push(row);
             group.rows = kept;
             if (max > Number.NEGATIVE_INFINITY)
               touched.set(group.partition, Math.max(max, touched.get(group.partition) ?? max));

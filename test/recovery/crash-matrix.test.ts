@@ -330,7 +330,13 @@ class StallableSource implements Source {
     this.signalWaiting = resolve;
   });
 
-  constructor(private readonly inner: Source) {}
+  private calls = 0;
+
+  /** `holdAtCall`: the nextOffsets call (1-based) from which the gate is closed. */
+  constructor(
+    private readonly inner: Source,
+    private readonly holdAtCall = Number.POSITIVE_INFINITY,
+  ) {}
 
   get description(): string {
     return this.inner.description;
@@ -354,6 +360,7 @@ class StallableSource implements Source {
     return this.inner.initialOffsets();
   }
   async nextOffsets(start: PartitionOffsets, limit?: PartitionOffsets): Promise<PartitionOffsets> {
+    if (++this.calls === this.holdAtCall) this.hold();
     if (this.gate) {
       this.signalWaiting();
       await this.gate;
@@ -419,18 +426,21 @@ describe('crash matrix (h): two runners on one checkpoint', () => {
     const durable = freshDurable();
     const events = matrixEvents(kind);
     const pipeline = pipelineOf(kind);
-    const stalled = new StallableSource(generatorOf(events));
+    // Batches 0 and 1, then the runner stalls before planning batch 2 (no heartbeats while stalled):
+    // at its third look for new offsets (which a pipelined runner takes while batch 1 still commits).
+    const stalled = new StallableSource(generatorOf(events), 3);
     const p1 = durable.newProcess();
-    // Batches 0 and 1, then the runner stalls before planning batch 2 (no heartbeats while stalled).
-    let batches = 0;
     const q1 = await p1.start({ source: stalled, pipeline, trigger: Trigger.processingTime(0) });
-    q1.progress$.subscribe({
-      next: () => {
-        if (++batches === 2) stalled.hold();
-      },
-      error: () => {},
+    const twoBatches = new Promise<void>((resolve) => {
+      let batches = 0;
+      q1.progress$.subscribe({
+        next: () => {
+          if (++batches === 2) resolve();
+        },
+        error: () => {},
+      });
     });
-    await stalled.waiting;
+    await Promise.all([stalled.waiting, twoBatches]);
     expect(p1.progress.map((p) => p.batchId)).toEqual([0, 1]);
 
     // The lease expires; a second runner takes over and finishes the input.

@@ -407,6 +407,79 @@ describe('ColumnBatch.toArrow against encodeRows: the other value kinds appendRo
   });
 });
 
+describe('retain, appendBatch and reading rows back', () => {
+  const rows = randomRows(31337, 1500);
+  const options: ParquetWriteOptions = { statsColumns: -1, compression: 'uncompressed' };
+
+  it('retain keeps exactly the marked rows, in order (runs, single rows, none dropped, all dropped)', () => {
+    const g = generator(5);
+    const masks: Uint8Array[] = [
+      new Uint8Array(rows.length).fill(1),
+      new Uint8Array(rows.length),
+      Uint8Array.from(rows, (_, i) => (i % 2 === 0 ? 1 : 0)),
+      Uint8Array.from(rows, () => (g.int(0, 19) === 0 ? 0 : 1)), // long runs
+      Uint8Array.from(rows, () => (g.int(0, 1) === 0 ? 0 : 1)),
+      Uint8Array.from(rows, (_, i) => (i === 0 || i === rows.length - 1 ? 0 : 1)),
+    ];
+    for (const keep of masks) {
+      const batch = batchOf(rows, SCHEMA, rows.length + 20);
+      const kept = rows.filter((_, i) => keep[i] === 1);
+      expect(batch.retain(keep)).toBe(kept.length);
+      expect(batch.length).toBe(kept.length);
+      if (kept.length > 0) expectSameAsEncodeRows(batch, 0, kept.length, kept, options);
+      // Rows appended after a retain follow the kept ones.
+      const more = randomRows(9, 20);
+      for (const row of more) batch.appendRow(row);
+      expectSameAsEncodeRows(batch, 0, kept.length + 20, [...kept, ...more], options);
+    }
+  });
+
+  it('appendBatch: batches appended one after another equal one batch of all their rows', () => {
+    const parts = [rows.slice(0, 1), rows.slice(1, 700), rows.slice(700, 700), rows.slice(700)];
+    const all = new ColumnBatch(SCHEMA, rows.length + 5);
+    for (const part of parts) all.appendBatch(batchOf(part, SCHEMA, part.length + 1));
+    expect(all.length).toBe(rows.length);
+    expectSameAsEncodeRows(all, 0, rows.length, rows, options);
+    expectSameAsEncodeRows(all, 0, rows.length, rows, {});
+    // A retained batch appended: its kept rows only.
+    const half = batchOf(rows.slice(0, 100));
+    half.retain(Uint8Array.from({ length: 100 }, (_, i) => (i < 50 ? 1 : 0)));
+    const target = new ColumnBatch(SCHEMA, 60);
+    target.appendBatch(half);
+    expectSameAsEncodeRows(target, 0, 50, rows.slice(0, 50), options);
+    expect(() => new ColumnBatch(SCHEMA, 10).appendBatch(batchOf(rows.slice(0, 11)))).toThrow(/capacity/);
+    const other = struct(field('x', 'string'));
+    expect(() => new ColumnBatch(other, 10).appendBatch(batchOf(rows.slice(0, 2)))).toThrow(/column 0/);
+  });
+
+  it('row(i) gives values encodeRows writes as the row did; the accessors give what the row path holds', () => {
+    const batch = batchOf(rows);
+    const again = rows.map((_, i) => batch.row(i));
+    expectSameAsEncodeRows(batchOf(again), 0, rows.length, rows, options);
+    const s = batch.indexOf('s');
+    const l = batch.indexOf('l');
+    const bo = batch.indexOf('bo');
+    const ts = batch.indexOf('ts');
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i]!;
+      expect(batch.isValid(s, i)).toBe(row.s !== null && row.s !== undefined);
+      if (batch.isValid(s, i)) {
+        const bytes = batch.utf8Bytes(s).subarray(batch.utf8Start(s, i), batch.utf8Start(s, i + 1));
+        expect(new TextDecoder().decode(bytes)).toBe(row.s);
+      }
+      if (batch.isValid(l, i)) expect(batch.numberAt(l, i)).toBe(row.l);
+      if (batch.isValid(bo, i)) expect(batch.numberAt(bo, i)).toBe(row.bo ? 1 : 0);
+      if (batch.isValid(ts, i) && typeof row.ts === 'string') {
+        // A text: its µs, and its text as the sample unless it is a canonical UTC text.
+        const sample = batch.sampleAt(ts, i);
+        if (sample !== undefined) expect(sample).toBe(row.ts);
+        else expect(row.ts).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?Z$/);
+      }
+    }
+    expect(batch.typeOf(ts)).toBe('timestamp');
+  });
+});
+
 describe('rolled-back rows', () => {
   const rows = randomRows(31337, 300);
   const options: ParquetWriteOptions = { statsColumns: -1 };
