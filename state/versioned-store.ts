@@ -256,6 +256,7 @@ class VersionedStateStore implements StateStore {
   /** Without a mirror: values of the base version read from the backend, as byte strings (null = absent). */
   private readonly known = new Map<string, string | null>();
   private finished = false;
+  committed = false;
   /** While commit() runs, a concurrent abort() finishes the store but leaves the commit's inputs intact. */
   private committing = false;
   private readonly current: StateStoreMetrics;
@@ -389,6 +390,7 @@ class VersionedStateStore implements StateStore {
       }
       Object.assign(this.current, plan.metrics);
       this.current.commitTimeMs = Math.max(0, this.options.now() - started);
+      this.committed = true;
     } catch (error) {
       // Whether a failed write left anything behind is unknown: rebuild the mirror from the backend.
       if (cell !== undefined) cell.mirror = undefined;

@@ -72,6 +72,9 @@ export function combineGroups(groups: readonly RowGroup[]): ColumnRowsView | und
     if (g.columns !== undefined && g.columns.batch.length > 0) batchSchema ??= g.columns.batch.schema;
   }
   if (batchSchema === undefined) return undefined;
+  // One group holding every row in columns: its columns as they are.
+  const only = groups.filter((g) => g.rows.length > 0 || (g.columns?.batch.length ?? 0) > 0);
+  if (only.length === 1 && only[0]!.rows.length === 0) return only[0]!.columns;
   const batch = new ColumnBatch(batchSchema, total);
   const segments: Segment[] = [];
   for (const g of groups) {

@@ -52,6 +52,8 @@ export interface StateStore {
   readonly operatorId: string;
   /** The committed version this store reads from (EMPTY_STATE_VERSION for empty state). */
   readonly version: number;
+  /** True once commit() succeeded (false while open, after abort, and after a failed commit). */
+  readonly committed: boolean;
   get(key: StateKey): Promise<Uint8Array | undefined>;
   /** Batched get: result[i] belongs to keys[i]. One storage round trip for all misses. */
   getMany(keys: readonly StateKey[]): Promise<(Uint8Array | undefined)[]>;

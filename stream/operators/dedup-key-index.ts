@@ -5,10 +5,15 @@
 // evicted key. Spark's default state store keeps its state in memory the same way; the keys in memory
 // are those of the watermark window, which the watermark delay bounds.
 //
+// Keys are byte strings (their encodeKey encoding, exactly what a bucket entry stores), held in one
+// byte arena and found through an open-addressing hash table of typed arrays: no JS string or object
+// per key, so a lookup costs a hash of the bytes and a probe or two.
+//
 // The index follows the store's versions: a batch records what it adds and removes as pending changes
-// for version N. The next batch finds out from the version of its store what happened to them:
-// - store version N: version N was committed, the changes stand;
-// - store version N−1 (the batch failed or its state was not committed, and is being retried): the
+// for version N. The next batch finds out from its store's version (and whether the batch's store was
+// committed) what happened to them:
+// - the batch's store committed version N, and the next store reads N: the changes stand;
+// - the next store reads N−1 (the batch failed or its state was not committed, or it is retried): the
 //   changes are undone;
 // - any other version (a replay of an older batch, or the first batch): the keys are reloaded from
 //   the store's eviction index, which the versioned store gives exactly as of that version.
@@ -18,59 +23,276 @@
 import type { StateStore } from '../state-store.js';
 
 interface Pending {
+  /** The store of the batch, and the version it commits. */
+  store: StateStore;
   version: number;
-  added: string[];
-  removed: string[];
+  /** Entries the batch added, and entries it removed. */
+  added: number[];
+  removed: number[];
+}
+
+/** Adds the key bytes[start, end) to the index being loaded. */
+export type AddKey = (bytes: Uint8Array, start: number, end: number) => void;
+
+const EMPTY = 0;
+const TOMBSTONE = -1;
+/** Compaction of the arena once dead bytes pass this share of it (and this size). */
+const COMPACT_MIN_BYTES = 1 << 20;
+
+/** FNV-1a over bytes[start, end). */
+function hashOf(bytes: Uint8Array, start: number, end: number): number {
+  let h = 0x811c9dc5;
+  for (let i = start; i < end; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193);
+  return h | 0;
+}
+
+function grown<T extends Int32Array | Uint8Array>(array: T, size: number): T {
+  const next = new (array.constructor as new (n: number) => T)(size);
+  next.set(array);
+  return next;
 }
 
 export class DedupKeyIndex {
-  private readonly keys = new Set<string>();
-  /** The committed version `keys` equals without `pending`; undefined until first loaded. */
+  /** Key bytes of every entry (live or dead), entry e at starts[e] for lengths[e] bytes. */
+  private arena = new Uint8Array(1 << 16);
+  private arenaEnd = 0;
+  private deadBytes = 0;
+  private starts = new Int32Array(1024);
+  private lengths = new Int32Array(1024);
+  private hashes = new Int32Array(1024);
+  private alive = new Uint8Array(1024);
+  private entries = 0;
+  private live = 0;
+  /** Hash table: EMPTY, TOMBSTONE, or entry + 1. Power-of-two size, at most half full. */
+  private slots = new Int32Array(2048);
+  private tombstones = 0;
+  /** The committed version the keys equal without `pending`; undefined until first loaded. */
   private version: number | undefined;
   private pending: Pending | undefined;
 
   /** Keys remembered (including the current batch's changes). */
   get size(): number {
-    return this.keys.size;
+    return this.live;
   }
 
   /**
    * Brings the index to the version `store` reads and starts recording the changes of `batchId`.
-   * `load` lists the ids of the store's version when they must be read again.
+   * `load` adds the keys of the store's version when they must be read again.
    */
-  async begin(store: StateStore, batchId: number, load: (store: StateStore) => AsyncIterable<string>): Promise<void> {
+  async begin(
+    store: StateStore,
+    batchId: number,
+    load: (store: StateStore, add: AddKey) => Promise<void>,
+  ): Promise<void> {
     const pending = this.pending;
     this.pending = undefined;
-    if (pending !== undefined && store.version === pending.version) this.version = pending.version;
+    if (pending?.store.committed && store.version === pending.version) this.version = pending.version;
     else if (pending !== undefined && store.version === this.version) this.undo(pending);
     else if (store.version !== this.version) {
       this.version = undefined;
-      this.keys.clear();
-      for await (const id of load(store)) this.keys.add(id);
+      this.clear();
+      await load(store, (bytes, start, end) => {
+        this.insert(bytes, start, end);
+      });
       this.version = store.version;
     }
-    this.pending = { version: batchId, added: [], removed: [] };
+    if (this.deadBytes > COMPACT_MIN_BYTES && this.deadBytes * 2 > this.arenaEnd) this.compact();
+    this.pending = { store, version: batchId, added: [], removed: [] };
   }
 
-  has(id: string): boolean {
-    return this.keys.has(id);
+  /** Whether the key bytes[start, end) is remembered. */
+  has(bytes: Uint8Array, start: number, end: number): boolean {
+    return this.find(bytes, start, end, hashOf(bytes, start, end)) >= 0;
   }
 
-  /** Remembers a key that is not remembered. */
-  add(id: string): void {
-    this.keys.add(id);
-    this.pending!.added.push(id);
+  /** Remembers the key bytes[start, end) unless it is: its entry, or -1 when it was remembered. */
+  add(bytes: Uint8Array, start: number, end: number): number {
+    const entry = this.insert(bytes, start, end);
+    if (entry >= 0) this.pending!.added.push(entry);
+    return entry;
   }
 
-  /** Forgets a remembered key. */
-  remove(id: string): void {
-    if (this.keys.delete(id)) this.pending!.removed.push(id);
+  /** Forgets the key bytes[start, end); whether it was remembered. */
+  remove(bytes: Uint8Array, start: number, end: number): boolean {
+    const slot = this.find(bytes, start, end, hashOf(bytes, start, end));
+    if (slot < 0) return false;
+    this.removeAt(slot);
+    return true;
+  }
+
+  /** Forgets the key of `entry` (one add returned in this batch); whether it was remembered. */
+  removeEntry(entry: number): boolean {
+    if (this.alive[entry] !== 1) return false;
+    const slot = this.slotOfEntry(entry);
+    this.removeAt(slot);
+    return true;
+  }
+
+  /** The byte length of the key of `entry`. */
+  lengthOf(entry: number): number {
+    return this.lengths[entry]!;
+  }
+
+  /** Copies the key bytes of `entry` into `out` at `at`; returns the end offset. */
+  copyTo(entry: number, out: Uint8Array, at: number): number {
+    const start = this.starts[entry]!;
+    const length = this.lengths[entry]!;
+    const arena = this.arena;
+    for (let i = 0; i < length; i++) out[at + i] = arena[start + i]!;
+    return at + length;
+  }
+
+  private removeAt(slot: number): void {
+    const entry = this.slots[slot]! - 1;
+    this.slots[slot] = TOMBSTONE;
+    this.tombstones++;
+    this.alive[entry] = 0;
+    this.live--;
+    this.deadBytes += this.lengths[entry]!;
+    this.pending?.removed.push(entry);
+  }
+
+  /** The slot of key bytes[start, end) with hash `h`, or -1. */
+  private find(bytes: Uint8Array, start: number, end: number, h: number): number {
+    const { slots, hashes, lengths, starts, arena } = this;
+    const mask = slots.length - 1;
+    const length = end - start;
+    for (let i = h & mask; ; i = (i + 1) & mask) {
+      const v = slots[i]!;
+      if (v === EMPTY) return -1;
+      if (v === TOMBSTONE) continue;
+      const e = v - 1;
+      if (hashes[e] !== h || lengths[e] !== length) continue;
+      const s = starts[e]!;
+      let same = true;
+      for (let j = 0; j < length; j++) {
+        if (arena[s + j] !== bytes[start + j]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return i;
+    }
+  }
+
+  /** The slot holding `entry` (which must be in the table). */
+  private slotOfEntry(entry: number): number {
+    const mask = this.slots.length - 1;
+    for (let i = this.hashes[entry]! & mask; ; i = (i + 1) & mask) {
+      if (this.slots[i] === entry + 1) return i;
+    }
+  }
+
+  /** Adds the key as a new entry unless present: the entry, or -1. */
+  private insert(bytes: Uint8Array, start: number, end: number): number {
+    const h = hashOf(bytes, start, end);
+    if (this.find(bytes, start, end, h) >= 0) return -1;
+    const length = end - start;
+    if (this.arenaEnd + length > this.arena.length) {
+      this.arena = grown(this.arena, Math.max(this.arena.length * 2, this.arenaEnd + length));
+    }
+    const arena = this.arena;
+    const at = this.arenaEnd;
+    for (let i = 0; i < length; i++) arena[at + i] = bytes[start + i]!;
+    this.arenaEnd += length;
+    const entry = this.entries++;
+    if (entry >= this.starts.length) {
+      const size = this.starts.length * 2;
+      this.starts = grown(this.starts, size);
+      this.lengths = grown(this.lengths, size);
+      this.hashes = grown(this.hashes, size);
+      this.alive = grown(this.alive, size);
+    }
+    this.starts[entry] = at;
+    this.lengths[entry] = length;
+    this.hashes[entry] = h;
+    this.alive[entry] = 1;
+    this.place(entry);
+    return entry;
+  }
+
+  /** Puts `entry` (not in the table) into a free slot, growing or cleaning the table first if needed. */
+  private place(entry: number): void {
+    if ((this.live + this.tombstones + 1) * 2 > this.slots.length) this.rehash();
+    const mask = this.slots.length - 1;
+    let i = this.hashes[entry]! & mask;
+    while (this.slots[i]! > 0) i = (i + 1) & mask;
+    if (this.slots[i] === TOMBSTONE) this.tombstones--;
+    this.slots[i] = entry + 1;
+    this.live++;
+  }
+
+  /** A fresh table without tombstones, doubled when the live keys need it. */
+  private rehash(): void {
+    let size = this.slots.length;
+    while ((this.live + 1) * 4 > size) size *= 2;
+    const old = this.slots;
+    const slots = new Int32Array(size);
+    const mask = size - 1;
+    for (let k = 0; k < old.length; k++) {
+      const v = old[k]!;
+      if (v <= 0) continue;
+      let i = this.hashes[v - 1]! & mask;
+      while (slots[i] !== EMPTY) i = (i + 1) & mask;
+      slots[i] = v;
+    }
+    this.slots = slots;
+    this.tombstones = 0;
   }
 
   private undo(pending: Pending): void {
-    // A key added and removed by the batch was absent before it: re-adding the removed keys first and
-    // deleting the added ones after leaves it absent; a key can be removed only once per batch.
-    for (const id of pending.removed) this.keys.add(id);
-    for (const id of pending.added) this.keys.delete(id);
+    // A key added and removed by the batch was absent before it: re-adding the removed entries first
+    // and taking out the added ones after leaves it absent. Entries are never reused while pending.
+    for (const entry of pending.removed) {
+      this.alive[entry] = 1;
+      this.deadBytes -= this.lengths[entry]!;
+      this.place(entry);
+    }
+    for (const entry of pending.added) {
+      if (this.alive[entry] !== 1) continue;
+      const slot = this.slotOfEntry(entry);
+      this.slots[slot] = TOMBSTONE;
+      this.tombstones++;
+      this.alive[entry] = 0;
+      this.live--;
+      this.deadBytes += this.lengths[entry]!;
+    }
+  }
+
+  /** Drops every key. */
+  private clear(): void {
+    this.arenaEnd = 0;
+    this.deadBytes = 0;
+    this.entries = 0;
+    this.live = 0;
+    this.tombstones = 0;
+    this.slots = new Int32Array(2048);
+  }
+
+  /** Copies the live entries into a new arena (entries renumbered); only with no changes pending. */
+  private compact(): void {
+    const arena = new Uint8Array(Math.max(1 << 16, this.arenaEnd - this.deadBytes));
+    let at = 0;
+    let next = 0;
+    for (let e = 0; e < this.entries; e++) {
+      if (this.alive[e] !== 1) continue;
+      const start = this.starts[e]!;
+      const length = this.lengths[e]!;
+      arena.set(this.arena.subarray(start, start + length), at);
+      this.starts[next] = at;
+      this.lengths[next] = length;
+      this.hashes[next] = this.hashes[e]!;
+      this.alive[next] = 1;
+      at += length;
+      next++;
+    }
+    this.arena = arena;
+    this.arenaEnd = at;
+    this.deadBytes = 0;
+    this.entries = next;
+    this.live = 0;
+    this.tombstones = 0;
+    this.slots = new Int32Array(this.slots.length);
+    for (let e = 0; e < next; e++) this.place(e);
   }
 }

@@ -18,7 +18,7 @@ import {
 import type { StateEntry, StateStore } from '../state-store.js';
 import { eventTimeMs } from '../time.js';
 import type { Row, RowGroup } from '../types.js';
-import { DedupKeyIndex } from './dedup-key-index.js';
+import { type AddKey, DedupKeyIndex } from './dedup-key-index.js';
 import { columnEventTimeMs } from './with-watermark.js';
 
 // Key layout without eviction: ['k', ...values] → '' (one per remembered key). With eviction: the
@@ -90,8 +90,6 @@ const ASCII_KEY_PREFIX = byteString(encodeKey(['k', ''])).slice(0, -1);
 const ASCII_KEY_SUFFIX = '\x00';
 /** The type tag of a string key part (its encoding: the tag, the UTF-8 with NUL escaped, a NUL). */
 const STRING_TAG = encodeKey([''])[0]!;
-/** The first character of the id of a key that is not a single plain ASCII string. */
-const ENCODED_ID = '\x00';
 
 /** True when `part` is ASCII without NUL (its encoding is the tag, its characters and a NUL). */
 function isPlainAscii(part: string): boolean {
@@ -107,18 +105,32 @@ export function asciiMainKey(part: string): string | undefined {
   return isPlainAscii(part) ? ASCII_KEY_PREFIX + part + ASCII_KEY_SUFFIX : undefined;
 }
 
-// ---- Key ids: the keys of the in-memory index -------------------------------------------------------
-// A key (its values) is identified by its encoding, encodeKey(values), which a bucket entry stores:
-// - a single string part that is ASCII without NUL by the string itself (no copy; most keys);
-// - any other key by ENCODED_ID + the byte string of its encoding (no plain id holds a NUL).
-// Keys are therefore as distinct as their encodings (strings as their UTF-8, where lone surrogates
-// become U+FFFD), and the id of an entry is read back from its bytes exactly.
+// ---- Keys of the in-memory index --------------------------------------------------------------------
+// A key (its values) is its encoding, encodeKey(values) — exactly what a bucket entry stores — written
+// into a scratch buffer: a single string part as the string tag, its UTF-8 and a NUL (the encoding of
+// a string without NUL characters); any other key through encodeKey. Keys are therefore as distinct as
+// their encodings (strings as their UTF-8, where lone surrogates become U+FFFD).
 
-/** The id of a key of the values `parts`. */
-export function keyId(parts: readonly KeyPart[]): string {
+let keyScratch = new Uint8Array(256);
+
+function reserveKey(length: number): Uint8Array {
+  if (length > keyScratch.length) keyScratch = new Uint8Array(Math.max(length, keyScratch.length * 2));
+  return keyScratch;
+}
+
+/** Writes encodeKey(parts) into the key scratch buffer; returns its length. */
+function writeRowKey(parts: readonly KeyPart[]): number {
   const only = parts[0];
-  if (parts.length === 1 && typeof only === 'string' && isPlainAscii(only)) return only;
-  return ENCODED_ID + byteString(encodeKey(parts));
+  if (parts.length === 1 && typeof only === 'string' && isPlainAscii(only)) {
+    const out = reserveKey(only.length + 2);
+    out[0] = STRING_TAG;
+    for (let i = 0; i < only.length; i++) out[i + 1] = only.charCodeAt(i);
+    out[only.length + 1] = 0;
+    return only.length + 2;
+  }
+  const encoded = encodeKey(parts);
+  reserveKey(encoded.length).set(encoded);
+  return encoded.length;
 }
 
 /** Key column types whose values a ColumnBatch gives back as the row path holds them. */
@@ -126,11 +138,11 @@ const COLUMN_KEY_TYPES = new Set(['string', 'long', 'integer', 'short', 'byte', 
 const utf8 = new TextDecoder();
 
 /**
- * keyId of row `i`'s values in `columns` of `batch` (types of COLUMN_KEY_TYPES), as keyId gives it
- * for the row path's values: strings (a plain ASCII one straight from its bytes), numbers or bigints,
- * booleans, nulls. `parts` is scratch space of the columns' length.
+ * writeRowKey for row `i`'s values in `columns` of `batch` (types of COLUMN_KEY_TYPES), as the row
+ * path holds them: strings (a single one straight from its bytes), numbers or bigints, booleans,
+ * nulls. `parts` is scratch space of the columns' length.
  */
-function columnKeyId(batch: ColumnBatch, columns: readonly number[], i: number, parts: KeyPart[]): string {
+function writeColumnKey(batch: ColumnBatch, columns: readonly number[], i: number, parts: KeyPart[]): number {
   for (let k = 0; k < columns.length; k++) {
     const c = columns[k]!;
     if (!batch.isValid(c, i)) {
@@ -142,49 +154,25 @@ function columnKeyId(batch: ColumnBatch, columns: readonly number[], i: number, 
       const bytes = batch.utf8Bytes(c);
       const start = batch.utf8Start(c, i);
       const end = batch.utf8Start(c, i + 1);
-      let plain = true;
-      for (let j = start; j < end; j++) {
-        const b = bytes[j]!;
-        if (b === 0 || b >= 0x80) {
-          plain = false;
-          break;
+      if (columns.length === 1) {
+        // Valid UTF-8 without NUL bytes is encoded as it is.
+        const out = reserveKey(end - start + 2);
+        out[0] = STRING_TAG;
+        let at = 1;
+        let nul = false;
+        for (let j = start; j < end; j++) {
+          const byte = bytes[j]!;
+          if (byte === 0) nul = true;
+          out[at++] = byte;
         }
+        out[at++] = 0;
+        if (!nul) return at;
       }
-      // A plain ASCII string is its own id (keyId); its bytes are its characters.
-      if (plain && columns.length === 1) return byteString(bytes, start, end);
-      parts[k] = plain ? byteString(bytes, start, end) : utf8.decode(bytes.subarray(start, end));
+      parts[k] = utf8.decode(bytes.subarray(start, end));
     } else if (type === 'boolean') parts[k] = batch.numberAt(c, i) === 1;
     else parts[k] = batch.numberAt(c, i);
   }
-  return keyId(parts);
-}
-
-/** The length of the encoding of the key with id `id`. */
-function encodedLength(id: string): number {
-  return id.length > 0 && id.charCodeAt(0) === 0 ? id.length - 1 : id.length + 2;
-}
-
-/** Writes the encoding of the key with id `id` at `at`; returns the end offset. */
-function writeEncoded(out: Uint8Array, at: number, id: string): number {
-  // Byte loops: cheaper than native calls for key-sized strings.
-  if (id.length > 0 && id.charCodeAt(0) === 0) {
-    for (let i = 1; i < id.length; i++) out[at++] = id.charCodeAt(i);
-    return at;
-  }
-  out[at++] = STRING_TAG;
-  for (let i = 0; i < id.length; i++) out[at++] = id.charCodeAt(i);
-  out[at++] = 0;
-  return at;
-}
-
-/** The id of the key encoded in bytes[start, end). */
-function idOfEncoded(bytes: Uint8Array, start: number, end: number): string {
-  let plain = end - start >= 2 && bytes[start] === STRING_TAG && bytes[end - 1] === 0;
-  for (let i = start + 1; plain && i < end - 1; i++) {
-    const b = bytes[i]!;
-    if (b === 0 || b >= 0x80) plain = false;
-  }
-  return plain ? byteString(bytes, start + 1, end - 1) : ENCODED_ID + byteString(bytes, start, end);
+  return writeRowKey(parts);
 }
 
 /** A main key: its encoded bytes, or (ASCII keys) their byte string. */
@@ -207,8 +195,8 @@ function bucketStartOf(expiry: number, width: number): number {
 
 /** Entries added to one bucket by the current batch. */
 interface BucketAdds {
-  /** Key ids (see keyId). */
-  ids: string[];
+  /** The keys' entries in the DedupKeyIndex. */
+  entries: number[];
   expiries: number[];
   /** Packed size of the entries. */
   bytes: number;
@@ -223,25 +211,24 @@ function varintLength(n: number): number {
   return length;
 }
 
-function entrySize(id: string): number {
-  const length = encodedLength(id);
+function entrySize(length: number): number {
   return 8 + varintLength(length) + length;
 }
 
-/** Appends the entries of `adds` to `out` from `at`; returns the end offset. */
-function writeEntries(out: Uint8Array, at: number, adds: BucketAdds, view: DataView): number {
-  const { ids, expiries } = adds;
-  for (let i = 0; i < ids.length; i++) {
-    const id = ids[i]!;
+/** Appends the entries of `adds` (their keys from `index`) to `out` from `at`; returns the end offset. */
+function writeEntries(out: Uint8Array, at: number, adds: BucketAdds, view: DataView, index: DedupKeyIndex): number {
+  const { entries, expiries } = adds;
+  for (let i = 0; i < entries.length; i++) {
+    const entry = entries[i]!;
     view.setFloat64(at, expiries[i]!);
     at += 8;
-    let length = encodedLength(id);
+    let length = index.lengthOf(entry);
     while (length >= 0x80) {
       out[at++] = (length & 0x7f) | 0x80;
       length >>>= 7;
     }
     out[at++] = length;
-    at = writeEncoded(out, at, id);
+    at = index.copyTo(entry, out, at);
   }
   return at;
 }
@@ -284,13 +271,10 @@ function forEachEntry(
   }
 }
 
-/** The ids of every key in the eviction index of the version `store` reads. */
-async function* indexedIds(store: StateStore): AsyncIterable<string> {
-  const ids: string[] = [];
+/** Adds every key in the eviction index of the version `store` reads. */
+async function loadIndexedKeys(store: StateStore, add: AddKey): Promise<void> {
   for await (const { key, value } of store.range(TAG_E, prefixEnd(TAG_E))) {
-    forEachEntry(key, value, (_expiry, _entryStart, start, end) => ids.push(idOfEncoded(value, start, end)));
-    yield* ids;
-    ids.length = 0;
+    forEachEntry(key, value, (_expiry, _entryStart, start, end) => add(value, start, end));
   }
 }
 
@@ -315,7 +299,7 @@ function evictBucket(
   if (stored !== undefined) {
     forEachEntry(bucketKey, stored, (expiry, entryStart, start, end) => {
       if (expiry <= watermarkMs) {
-        index.remove(idOfEncoded(stored, start, end));
+        index.remove(stored, start, end);
         storedRemoved++;
       } else {
         // Adjacent kept entries are one range, copied at once.
@@ -327,17 +311,17 @@ function evictBucket(
   }
   let remaining: BucketAdds | undefined;
   if (adds !== undefined) {
-    remaining = { ids: [], expiries: [], bytes: 0 };
-    for (let i = 0; i < adds.ids.length; i++) {
-      const id = adds.ids[i]!;
+    remaining = { entries: [], expiries: [], bytes: 0 };
+    for (let i = 0; i < adds.entries.length; i++) {
+      const entry = adds.entries[i]!;
       const expiry = adds.expiries[i]!;
       if (expiry <= watermarkMs) {
-        index.remove(id);
+        index.removeEntry(entry);
         removed++;
       } else {
-        remaining.ids.push(id);
+        remaining.entries.push(entry);
         remaining.expiries.push(expiry);
-        remaining.bytes += entrySize(id);
+        remaining.bytes += entrySize(index.lengthOf(entry));
       }
     }
   }
@@ -356,7 +340,7 @@ function evictBucket(
     out.set(stored!.subarray(kept[i]!, kept[i + 1]!), at);
     at += kept[i + 1]! - kept[i]!;
   }
-  if (remaining !== undefined) writeEntries(out, at, remaining, new DataView(out.buffer));
+  if (remaining !== undefined) writeEntries(out, at, remaining, new DataView(out.buffer), index);
   store.put(bucketKey, out);
   return removed;
 }
@@ -407,7 +391,7 @@ async function updateIndex(
       if (before.length === 0 || before[0] !== BUCKET_FORMAT) corruptBucket(keys[b]!, `unknown format ${before[0]}`);
       out.set(before, 0);
     }
-    writeEntries(out, prefix, adds, new DataView(out.buffer));
+    writeEntries(out, prefix, adds, new DataView(out.buffer), index);
     store.put(keys[b]!, out);
   }
   return removed;
@@ -466,24 +450,24 @@ function dedupOperator(
     },
     async process(groups, ctx) {
       const store = ctx.state!;
-      await index.begin(store, ctx.batchId, indexedIds);
+      await index.begin(store, ctx.batchId, loadIndexedKeys);
       const parts = new Array<KeyPart>(keys.length);
       // The batch's index entries by bucket start, written once per bucket after the rows.
       const added = new Map<number, BucketAdds>();
       let dropped = 0;
       let inserted = 0;
-      const remember = (id: string, expiry: number) => {
-        index.add(id);
+      /** Remembers a new key (index entry `entry`) until `expiry`. */
+      const remember = (entry: number, expiry: number) => {
         inserted++;
         const start = bucketStartOf(expiry, width);
         let adds = added.get(start);
         if (adds === undefined) {
-          adds = { ids: [], expiries: [], bytes: 0 };
+          adds = { entries: [], expiries: [], bytes: 0 };
           added.set(start, adds);
         }
-        adds.ids.push(id);
+        adds.entries.push(entry);
         adds.expiries.push(expiry);
-        adds.bytes += entrySize(id);
+        adds.bytes += entrySize(index.lengthOf(entry));
       };
       for (const group of groups) {
         const columns = group.columns;
@@ -493,13 +477,16 @@ function dedupOperator(
           const t = batch.indexOf(watermark!.column);
           const keep = new Uint8Array(batch.length);
           for (let i = 0; i < batch.length; i++) {
-            const id = columnKeyId(batch, keyColumns, i, parts);
-            if (index.has(id)) {
+            // The index holds version N−1's keys and those added earlier in this batch.
+            const length = writeColumnKey(batch, keyColumns, i, parts); // may grow keyScratch
+            const entry = index.add(keyScratch, 0, length);
+            if (entry < 0) {
               dropped++;
               continue;
             }
             const time = columnEventTimeMs(batch, t, i);
             if (time === undefined) {
+              index.removeEntry(entry); // a dead letter does not claim its key
               ctx.deadLetter({
                 partition: group.partition,
                 reason: `event-time column '${watermark!.column}' is null or not a timestamp`,
@@ -507,7 +494,7 @@ function dedupOperator(
               });
               continue;
             }
-            remember(id, time + watermark!.delayMs);
+            remember(entry, time + watermark!.delayMs);
             keep[i] = 1;
           }
           columns.retain(keep);
@@ -515,14 +502,15 @@ function dedupOperator(
         const kept: Row[] = [];
         for (const row of group.rows) {
           for (let k = 0; k < keys.length; k++) parts[k] = keyPart(row[keys[k]!]);
-          const id = keyId(parts);
-          // The index holds version N−1's keys and those added earlier in this batch.
-          if (index.has(id)) {
+          const length = writeRowKey(parts); // may grow keyScratch
+          const entry = index.add(keyScratch, 0, length);
+          if (entry < 0) {
             dropped++;
             continue;
           }
           const expiry = expiryOf(row);
           if (expiry === undefined) {
+            index.removeEntry(entry);
             ctx.deadLetter({
               partition: group.partition,
               reason: `event-time column '${watermark!.column}' is null or not a timestamp`,
@@ -530,7 +518,7 @@ function dedupOperator(
             });
             continue;
           }
-          remember(id, expiry);
+          remember(entry, expiry);
           kept.push(row);
         }
         group.rows = kept;

@@ -165,13 +165,17 @@ export function stateStoreContract(name: string, makeFixture: () => Promise<Stat
 
     it('finishes the store on commit and refuses misuse with stable codes', async () => {
       const store = await commitVersion(provider, 'dedup', -1, 0, { a: '1' });
+      expect(store.committed).toBe(true);
       await fault(() => store.put('b', bytes('2')), 'STATE_STORE_CLOSED');
       await fault(store.commit(1), 'STATE_STORE_CLOSED');
+      expect(store.committed).toBe(true);
       const next = await provider.open('dedup', 0, FP);
+      expect(next.committed).toBe(false);
       await fault(provider.open('dedup', 0, FP), 'STATE_STORE_IN_USE');
       await fault(next.commit(0), 'STATE_VERSION_ORDER');
       await fault(provider.open('dedup', 0, FP), 'STATE_STORE_IN_USE'); // a refused commit leaves the store open
       next.abort();
+      expect(next.committed).toBe(false);
       (await provider.open('dedup', 0, FP)).abort();
       const other = await provider.open('other-op', -1, FP); // operators are independent
       other.abort();

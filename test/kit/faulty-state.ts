@@ -147,6 +147,10 @@ class FaultyStateStore implements StateStore {
     return this.inner.version;
   }
 
+  get committed(): boolean {
+    return this.inner.committed;
+  }
+
   get(key: StateKey): Promise<Uint8Array | undefined> {
     this.provider.check(`get in ${this.operatorId}`);
     return this.inner.get(key);
