@@ -152,8 +152,12 @@ export function parseJson(schema: StructType, options: ParseJsonOptions = {}): O
 
 /** Records seen before the columnar path may give up on a group whose records it mostly declines. */
 const COLUMNAR_PROBE = 512;
-const scratchOf = (size: number) => Buffer.from(new ArrayBuffer(Math.max(4096, size)));
+// A plain Uint8Array (not a Buffer): its subarrays, which the scanner's copies take, are cheaper.
+const scratchOf = (size: number) => new Uint8Array(Math.max(4096, size));
 let scratch = scratchOf(0);
+/** Buffer's native UTF-8 writer, on any Uint8Array: bytes written. */
+const utf8Write = (Buffer.prototype as unknown as { utf8Write: (s: string, at: number, max: number) => number })
+  .utf8Write;
 
 /**
  * The columnar path of parseJson for one group: each record's UTF-8 scanned into a ColumnBatch; a
@@ -183,7 +187,7 @@ function scanGroup(
     if (typeof raw === 'string') {
       // Lone surrogates would be written as U+FFFD: such text takes the row path.
       if (raw.length * 3 > scratch.length) scratch = scratchOf(raw.length * 3);
-      taken = isWellFormed(raw) && scanner.scan(scratch, 0, scratch.write(raw, 0, 'utf8'));
+      taken = isWellFormed(raw) && scanner.scan(scratch, 0, utf8Write.call(scratch, raw, 0, scratch.length));
     } else if (raw instanceof Uint8Array) taken = scanner.scan(raw, 0, raw.length);
     if (taken) {
       origin[batch.length - 1] = i;
