@@ -347,14 +347,21 @@ export class MicroBatchExecution {
   }
 
   /**
-   * Called once batch `plan`'s state is committed (its table commit still to come): starts working out
-   * the next batch — its plan, its source read and its operators, against the state just committed —
-   * so that it overlaps this batch's file encoding and table commit. Nothing of it is durable: its
-   * offsets/N+1 are written only when it runs (after commits/N), and its state stores stay uncommitted
-   * until then. Only when the next trigger is due at once (availableNow, or a processing-time trigger
-   * already overdue) and the query is not stopping.
+   * Called once batch `plan`'s operators ran (its state commit, files and table commit still to come):
+   * starts working out the next batch — its plan, its source read and its operators — so that it
+   * overlaps this batch's state commit, file encoding and table commit. Its stateful operators run
+   * once `stateReady` (this batch's state commit) resolves, against the state just committed; if it
+   * rejects, the work is dropped. Nothing of it is durable: its offsets/N+1 are written only when it
+   * runs (after commits/N), and its state stores stay uncommitted until then. Only when the next
+   * trigger is due at once (availableNow, or a processing-time trigger already overdue) and the query
+   * is not stopping.
    */
-  private startPrefetch(plan: BatchPlan, end: PartitionOffsets, nextWatermarkMs: number): void {
+  private startPrefetch(
+    plan: BatchPlan,
+    end: PartitionOffsets,
+    nextWatermarkMs: number,
+    stateReady: Promise<void>,
+  ): void {
     const o = this.o;
     if (this.stopping || this.prefetch !== undefined || o.trigger.kind === 'once') return;
     const now = o.clock.now();
@@ -363,7 +370,7 @@ export class MicroBatchExecution {
     const work = (async (): Promise<Prefetched> => {
       const step = await this.nextStep(next, now);
       if (step.plan === undefined) return { step, computed: undefined };
-      return { step, computed: await this.compute(step.plan) };
+      return { step, computed: await this.compute(step.plan, stateReady) };
     })();
     work.catch(() => {}); // taken (or discarded) by the loop
     this.prefetch = work;
@@ -449,7 +456,7 @@ export class MicroBatchExecution {
    * Reads the batch's ranges and runs the operators against state version N−1 (stores opened, changes
    * uncommitted): everything of batch N that is not durable. `abort()` drops it.
    */
-  private async compute(plan: BatchPlan): Promise<ComputedBatch> {
+  private async compute(plan: BatchPlan, stateReady?: Promise<void>): Promise<ComputedBatch> {
     const o = this.o;
     const clock = o.clock;
     const started = clock.now();
@@ -466,11 +473,21 @@ export class MicroBatchExecution {
       const letters: DeadLetterRecord[] = [];
       const opMetrics = new Map<string, OperatorMetrics>();
       const proposals: number[] = [];
-      for (const op of this.pipeline.stateful) {
-        stores.set(op.id, await this.stateStore!.open(op.id, plan.batchId - 1, op.state!));
-      }
+      // The stores are opened before the first stateful operator runs: a batch worked out ahead runs
+      // the operators before it (parseJson, …) while the previous batch's state is still committing.
+      const openStores = async () => {
+        if (stateReady !== undefined) await stateReady;
+        for (const op of this.pipeline.stateful) {
+          stores.set(op.id, await this.stateStore!.open(op.id, plan.batchId - 1, op.state!));
+        }
+      };
+      let opened = false;
       let current = groups;
       for (const op of this.pipeline.operators) {
+        if (!opened && op.state !== undefined) {
+          await openStores();
+          opened = true;
+        }
         const metrics = newMetrics();
         opMetrics.set(op.id, metrics);
         const ctx: BatchContext = {
@@ -494,6 +511,7 @@ export class MicroBatchExecution {
         };
         current = await op.process(current, ctx);
       }
+      if (!opened) await openStores();
       const rows: Row[] = [];
       const files: EncodedFile[] = [];
       // Rows in columns go to the sink in one batch with the other groups' rows, in group order (as
@@ -540,7 +558,7 @@ export class MicroBatchExecution {
     isReplay: boolean,
     latestOffsetMs: number,
     precomputed: ComputedBatch | undefined,
-    /** Whether the next batch may be worked out once this one's state is committed (startPrefetch). */
+    /** Whether the next batch may be worked out while this one finishes (startPrefetch). */
     pipelined: boolean,
   ): Promise<BatchResult> {
     const o = this.o;
@@ -597,9 +615,9 @@ export class MicroBatchExecution {
           });
         }
         stateDoneAt = clock.now();
-        // The next batch may now be worked out against this state (startPrefetch).
-        if (pipelined) this.startPrefetch(plan, ends(plan), nextWatermarkMs);
       })();
+      // The next batch is worked out meanwhile; its stateful operators wait for this state (startPrefetch).
+      if (pipelined) this.startPrefetch(plan, ends(plan), nextWatermarkMs, stateCommit);
       const [stateResult, prepareResult] = await Promise.allSettled([
         stateCommit,
         (async () =>
