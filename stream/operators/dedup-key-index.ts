@@ -39,11 +39,18 @@ const TOMBSTONE = -1;
 /** Compaction of the arena once dead bytes pass this share of it (and this size). */
 const COMPACT_MIN_BYTES = 1 << 20;
 
-/** FNV-1a over bytes[start, end). */
+/**
+ * FNV-1a over bytes[start, end), then murmur3's finalizer: FNV's multiplications carry low bits up but
+ * never down, so without it the low bits (the table index) would depend on few input bits.
+ */
 function hashOf(bytes: Uint8Array, start: number, end: number): number {
   let h = 0x811c9dc5;
   for (let i = start; i < end; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193);
-  return h | 0;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return (h ^ (h >>> 16)) | 0;
 }
 
 function grown<T extends Int32Array | Uint8Array>(array: T, size: number): T {
