@@ -463,7 +463,9 @@ export class DeltaSink implements Sink {
       rows = [...rows, ...columns.flatMap((c) => rowsOf(c))];
       columns = [];
     }
-    const columnRows = columns.reduce((n, c) => n + c.batch.length, 0);
+    // Rows of `columns` (each fallback below moves columns into `rows`, so recount where needed).
+    const columnRowsOf = () => columns.reduce((n, c) => n + c.batch.length, 0);
+    const columnRows = columnRowsOf();
     const skip = () => new DeltaPreparedBatch(this, batchId, rows.length, { kind: 'skip' });
     const byPartition = this.options.partitionTransactions !== undefined && batch.sourceRanges !== undefined;
     if (rows.length === 0 && files.length === 0 && columnRows === 0 && mode !== 'complete' && !byPartition)
@@ -586,7 +588,7 @@ export class DeltaSink implements Sink {
       partitionTxns,
       operation,
     };
-    return new DeltaPreparedBatch(this, batchId, rows.length + encodedRows + columnRows, {
+    return new DeltaPreparedBatch(this, batchId, rows.length + encodedRows + columnRowsOf(), {
       kind: 'write',
       record,
       transaction: tx,

@@ -11,6 +11,7 @@ import type { Action, AddAction, CommitInfoAction, RemoveAction } from '../../..
 import { readCommit } from '../../../sinks/delta/load-snapshot.js';
 import { DeltaSink, deltaSink, inferTableSchema } from '../../../sinks/delta/stream-sink.js';
 import { DeltaTable } from '../../../sinks/delta/table.js';
+import { ColumnBatch } from '../../../sinks/parquet/column-batch.js';
 import type { DataType, StructType } from '../../../sinks/schema.js';
 import { FaultyObjectStore } from '../../../storage/faulty.js';
 import { LocalObjectStore } from '../../../storage/local.js';
@@ -216,6 +217,94 @@ describe('DeltaSink append', () => {
     await run(evolving, 0, [{ id: 1, name: 'a', extra: true }]);
     const table = await DeltaTable.open(new LocalObjectStore(dir));
     expect(table.snapshot().schema.fields.map((x) => x.name)).toEqual(['id', 'name', 'extra']);
+  });
+});
+
+describe('DeltaSink append: rows in columns (SinkBatch.columns)', () => {
+  /** The rows in a ColumnBatch of `schema`, as the engine hands them over (rowAt: the rows themselves). */
+  const columnsOf = (schema: StructType, rows: Row[]) => {
+    const batch = new ColumnBatch(schema, rows.length);
+    for (const row of rows) batch.appendRow(row);
+    return { batch, rowAt: (i: number) => rows[i]! };
+  };
+  const dataFiles = async (dir: string) => {
+    const table = await DeltaTable.open(new LocalObjectStore(dir));
+    return table.snapshot().files.length;
+  };
+
+  it('encodes columns of the table schema into the same files as the same rows; counts them', async () => {
+    const rows = events(0, 300);
+    const fromRows = freshDir();
+    const sinkR = deltaSink(fromRows, { schema: eventSchema, minRowsPerFile: 100, maxParallelFiles: 2 });
+    await sinkR.open(context());
+    await run(sinkR, 0, rows);
+    const fromColumns = freshDir();
+    const sinkC = deltaSink(fromColumns, { schema: eventSchema, minRowsPerFile: 100, maxParallelFiles: 2 });
+    await sinkC.open(context({ schema: eventSchema }));
+    expect(sinkC.acceptsColumns(eventSchema)).toBe(true);
+    const outcome = await sinkC.commit(
+      await sinkC.prepare({ batchId: 0, rows: events(300, 2), columns: [columnsOf(eventSchema, rows)] }),
+    );
+    expect(outcome).toMatchObject({ kind: 'committed', numRows: 302 });
+    expect(await ids(fromColumns)).toEqual(range(0, 302));
+    // The columns' two parallel files, as writeFiles cuts the same rows, plus one file of the rows.
+    expect(await dataFiles(fromRows)).toBe(2);
+    expect(await dataFiles(fromColumns)).toBe(3);
+    const statsOf = async (dir: string) =>
+      (await DeltaTable.open(new LocalObjectStore(dir)))
+        .snapshot()
+        .files.map((a) => a.stats)
+        .sort();
+    for (const stats of await statsOf(fromRows)) expect(await statsOf(fromColumns)).toContain(stats);
+    // A replay of the batch is already committed.
+    const replay = await sinkC.prepare({ batchId: 0, rows: [], columns: [columnsOf(eventSchema, rows)] });
+    expect(await sinkC.commit(replay)).toMatchObject({ kind: 'already-committed' });
+  });
+
+  it('writes the rows of columns that do not fit the table (another nullability), or with rows evolving it', async () => {
+    const dir = freshDir();
+    const sink = deltaSink(dir, { schema: eventSchema, mergeSchema: true });
+    await sink.open(context({ schema: eventSchema }));
+    const strict: StructType = { type: 'struct', fields: [f('id', 'long', false), f('name', 'string')] };
+    expect(sink.acceptsColumns(strict)).toBe(false);
+    await sink.commit(await sink.prepare({ batchId: 0, rows: [], columns: [columnsOf(strict, events(0, 5))] }));
+    expect(await ids(dir)).toEqual(range(0, 5));
+    // Rows that add a column (mergeSchema) with columns of the old schema: all written as rows.
+    const outcome = await sink.commit(
+      await sink.prepare({
+        batchId: 1,
+        rows: [{ id: 100, name: 'x', extra: true }],
+        columns: [columnsOf(eventSchema, events(5, 5))],
+      }),
+    );
+    expect(outcome).toMatchObject({ kind: 'committed', numRows: 6 });
+    expect(await ids(dir)).toEqual([...range(0, 10), 100]);
+    const table = await DeltaTable.open(new LocalObjectStore(dir));
+    expect(table.snapshot().schema.fields.map((x) => x.name)).toEqual(['id', 'name', 'extra']);
+  });
+
+  it('takes no columns in complete mode, into a partitioned table, or before the table exists', async () => {
+    const replaced = freshDir();
+    const complete = deltaSink(replaced, { schema: eventSchema });
+    await complete.open(context({ outputMode: 'complete', schema: eventSchema }));
+    expect(complete.acceptsColumns(eventSchema)).toBe(false);
+    // Columns handed over anyway are written as their rows.
+    await complete.commit(
+      await complete.prepare({ batchId: 0, rows: [], columns: [columnsOf(eventSchema, events(0, 3))] }),
+    );
+    expect(await ids(replaced)).toEqual(range(0, 3));
+    const partitioned = freshDir();
+    const byName = deltaSink(partitioned, { schema: eventSchema, partitionBy: ['name'] });
+    await byName.open(context({ schema: eventSchema }));
+    expect(byName.acceptsColumns(eventSchema)).toBe(false);
+    const later = freshDir();
+    const deferred = deltaSink(later);
+    await deferred.open(context());
+    expect(deferred.acceptsColumns(eventSchema)).toBe(false);
+    await deferred.commit(
+      await deferred.prepare({ batchId: 0, rows: [], columns: [columnsOf(eventSchema, events(0, 4))] }),
+    );
+    expect(await ids(later)).toEqual(range(0, 4));
   });
 });
 
