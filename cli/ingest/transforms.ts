@@ -8,6 +8,7 @@
 // letter at any stage names its source coordinates and raw value. Transforms may read them
 // ('kafka.offset as source_offset'); they are never written unless renamed.
 
+import { isWellFormed } from '../../common/strings.js';
 import { formatDays, MS_PER_DAY, toDays, toEpochMicros, toUnscaledDecimal } from '../../sinks/parquet/values.js';
 import type { DataType, PrimitiveType, StructField, StructType } from '../../sinks/schema.js';
 import { decimalParts } from '../../sinks/schema.js';
@@ -572,7 +573,7 @@ function valueCheck(f: StructField): ((value: unknown) => string | undefined) | 
       return (v) =>
         typeof v !== 'string'
           ? `expected a string, got ${typeof v}`
-          : (v as unknown as { isWellFormed(): boolean }).isWellFormed()
+          : isWellFormed(v)
             ? undefined
             : 'the text holds a lone UTF-16 surrogate';
     case 'timestamp':

@@ -8,6 +8,7 @@
 import type { Table } from 'apache-arrow';
 import type { EncodedFile, Row } from '../../stream/types.js';
 import type { ColumnBatch } from '../parquet/column-batch.js';
+import { defaultEncodePool } from '../parquet/encode-pool.js';
 import { encodeRows } from '../parquet/index.js';
 import type { ParquetWriteOptions } from '../parquet/options.js';
 import { arrowToParquet } from '../parquet/parquet-writer.js';
@@ -139,6 +140,12 @@ export type ParquetTableWriter = (
   options: ParquetWriteOptions,
   dictionaryColumns: readonly string[],
 ) => Uint8Array | Promise<Uint8Array>;
+
+/** The writer of the process-wide encode pool (defaultEncodePool), or arrowToParquet on this thread without one. */
+export function defaultTableWriter(): ParquetTableWriter {
+  const pool = defaultEncodePool();
+  return pool ? (table, options, dictionary) => pool.writeTable(table, options, dictionary) : arrowToParquet;
+}
 
 /**
  * encodeForPlan for the rows of a ColumnBatch (planTakesBatch): the same files, cut into files near

@@ -23,9 +23,9 @@ import {
   DELTA_PARQUET,
   type DeltaEncodedFile,
   type DeltaEncodingPlan,
+  defaultTableWriter,
   encodeBatchForPlan,
   isDeltaEncodedFile,
-  type ParquetTableWriter,
   planTakesBatch,
 } from './encoded-file.js';
 import { DeltaError } from './errors.js';
@@ -459,10 +459,11 @@ export class DeltaSink implements Sink {
     // Rows in columns: encoded straight from the columns in append mode (when they fit the table, see
     // below), else written as the rows they hold.
     let columns = batch.columns ?? [];
-    if (columns.length > 0 && (this.encodedFilesRefusal(mode) !== undefined || !this.handle)) {
+    const columnsAsRows = () => {
       rows = [...rows, ...columns.flatMap((c) => rowsOf(c))];
       columns = [];
-    }
+    };
+    if (columns.length > 0 && (this.encodedFilesRefusal(mode) !== undefined || !this.handle)) columnsAsRows();
     // Rows of `columns` (each fallback below moves columns into `rows`, so recount where needed).
     const columnRowsOf = () => columns.reduce((n, c) => n + c.batch.length, 0);
     const columnRows = columnRowsOf();
@@ -508,18 +509,11 @@ export class DeltaSink implements Sink {
         ...(this.options.mergeSchema !== undefined ? { mergeSchema: this.options.mergeSchema } : {}),
         ...(dataSchema ? { dataSchema } : {}),
       });
-    if (
-      columns.length > 0 &&
-      !columns.every((c) => planTakesBatch(tx.encodingPlan(this.planOptions), c.batch.schema))
-    ) {
-      rows = [...rows, ...columns.flatMap((c) => rowsOf(c))];
-      columns = [];
-    }
+    if (columns.some((c) => !planTakesBatch(tx.encodingPlan(this.planOptions), c.batch.schema))) columnsAsRows();
     let { schema, changed } = writeSchemaOf(rows);
     if (changed && columns.length > 0) {
       // The rows evolve the schema: the columns' rows are written as rows under the new one.
-      rows = [...rows, ...columns.flatMap((c) => rowsOf(c))];
-      columns = [];
+      columnsAsRows();
       ({ schema, changed } = writeSchemaOf(rows));
     }
     if (changed && files.length > 0) {
@@ -597,22 +591,19 @@ export class DeltaSink implements Sink {
   }
 
   /**
-   * Writes the rows of a ColumnBatch (planTakesBatch) as data files of `tx`, cut as writeFiles cuts
-   * rows (near targetFileSize; a batch that fits one file into up to maxParallelFiles slices), each
-   * encoded in the encode pool: the files writeFiles would write for the same rows.
+   * Writes the rows of a ColumnBatch (planTakesBatch) as data files of `tx`, each encoded in the
+   * encode pool. A batch that fits one file is cut as writeFiles cuts the same rows (into up to
+   * maxParallelFiles slices), so the files are the same; a larger one near targetFileSize by the
+   * batch's size estimate.
    */
   private async writeColumns(
     tx: DeltaTransaction,
     batch: ColumnBatch,
     writeOptions: EncodingPlanOptions,
   ): Promise<AddAction[]> {
-    const pool = defaultEncodePool();
-    const write: ParquetTableWriter | undefined = pool
-      ? (table, options, dictionary) => pool.writeTable(table, options, dictionary)
-      : undefined;
-    const files = await encodeBatchForPlan(tx.encodingPlan(writeOptions), batch, write, {
+    const files = await encodeBatchForPlan(tx.encodingPlan(writeOptions), batch, defaultTableWriter(), {
       minRowsPerFile: this.options.minRowsPerFile ?? WRITE_DEFAULTS.minRowsPerFile,
-      maxParallelFiles: this.options.maxParallelFiles ?? pool?.size ?? 1,
+      maxParallelFiles: this.options.maxParallelFiles ?? defaultEncodePool()?.size ?? 1,
     });
     return tx.addEncodedFiles(files, writeOptions);
   }

@@ -5,6 +5,7 @@
 // Parquet bytes are the same. Rows are built one at a time and can be rolled back (a producer that
 // finds mid-row that it cannot take a record hands it to the row path instead).
 import { makeData, RecordBatch, Schema, Struct, Table } from 'apache-arrow';
+import { isWellFormed, writeUtf8 } from '../../common/strings.js';
 import type { DataType, StructType } from '../schema.js';
 import type { ArrowColumns } from './arrow-table.js';
 import { createColumns } from './columns/create.js';
@@ -281,13 +282,13 @@ export class ColumnBatch {
         switch (column.type) {
           case 'string': {
             if (typeof v !== 'string') throw RejectedValue.wrongType('string', v);
-            if (!(v as unknown as { isWellFormed(): boolean }).isWellFormed()) {
+            if (!isWellFormed(v)) {
               throw new RejectedValue('string has a lone UTF-16 surrogate, which UTF-8 cannot hold');
             }
             const max = v.length * 3;
             const buf = this.writeUtf8(c, max);
             const at = this.writePosition(c);
-            const written = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength).write(v, at, max, 'utf8');
+            const written = writeUtf8(buf, v, at);
             this.endUtf8(c, at + written);
             return;
           }
@@ -462,26 +463,6 @@ export class ColumnBatch {
     for (let i = kept; i < n; i++) if (keep[i] === 1) length++;
     this.length = length;
     return length;
-  }
-
-  /**
-   * Row `i` as JS values the writers take: strings, numbers (bigints for longs beyond ±2^53 or given
-   * as bigints), booleans, timestamps as epoch-µs bigints, dates as UTC-midnight Dates, nulls.
-   */
-  row(i: number): Record<string, unknown> {
-    const out: Record<string, unknown> = {};
-    for (const column of this.columns) {
-      let v: unknown = null;
-      if (column.valid[i] === 1) {
-        if (column.kind === UTF8) v = utf8.decode(column.bytes.subarray(column.offsets![i]!, column.offsets![i + 1]!));
-        else if (column.kind === BOOL) v = column.numbers![i] === 1;
-        else if (column.type === 'timestamp') v = column.big?.get(i) ?? BigInt(column.numbers![i]!);
-        else if (column.type === 'date') v = new Date(column.numbers![i]! * 86_400_000);
-        else v = column.big?.get(i) ?? column.numbers![i];
-      }
-      out[column.name] = v;
-    }
-    return out;
   }
 
   /** Estimated in-memory bytes per row (file sizing): string bytes plus 8 per other value. */

@@ -190,11 +190,38 @@ export class DedupKeyIndex {
     }
   }
 
-  /** Adds the key as a new entry unless present: the entry, or -1. */
+  /** Adds the key as a new entry unless present: the entry, or -1. One probe finds it or its slot. */
   private insert(bytes: Uint8Array, start: number, end: number): number {
+    if ((this.live + this.tombstones + 1) * 2 > this.slots.length) this.rehash();
     const h = hashOf(bytes, start, end);
-    if (this.find(bytes, start, end, h) >= 0) return -1;
     const length = end - start;
+    const { slots, hashes, lengths, starts } = this;
+    const mask = slots.length - 1;
+    let free = -1;
+    let slot = h & mask;
+    for (; ; slot = (slot + 1) & mask) {
+      const v = slots[slot]!;
+      if (v === EMPTY) break;
+      if (v === TOMBSTONE) {
+        if (free < 0) free = slot;
+        continue;
+      }
+      const e = v - 1;
+      if (hashes[e] !== h || lengths[e] !== length) continue;
+      const s = starts[e]!;
+      let same = true;
+      for (let j = 0; j < length; j++) {
+        if (this.arena[s + j] !== bytes[start + j]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return -1;
+    }
+    if (free >= 0) {
+      slot = free;
+      this.tombstones--;
+    }
     if (this.arenaEnd + length > this.arena.length) {
       this.arena = grown(this.arena, Math.max(this.arena.length * 2, this.arenaEnd + length));
     }
@@ -214,7 +241,8 @@ export class DedupKeyIndex {
     this.lengths[entry] = length;
     this.hashes[entry] = h;
     this.alive[entry] = 1;
-    this.place(entry);
+    slots[slot] = entry + 1;
+    this.live++;
     return entry;
   }
 

@@ -4,6 +4,7 @@
 // Operators that evict keep only that index in the store and the keys themselves in memory
 // (dedup-key-index.ts); dropDuplicates without eviction keeps one store record per key.
 
+import { isWellFormed, toWellFormed } from '../../common/strings.js';
 import type { ColumnBatch } from '../../sinks/parquet/column-batch.js';
 import { decodeKey, encodeKey, encodeKeyAfter, type KeyPart, prefixEnd } from '../../state/codec.js';
 import { byteString } from '../../state/layout.js';
@@ -34,11 +35,6 @@ function keyPart(value: unknown): KeyPart {
   return JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
 }
 
-// ES2024 String methods (Node >= 20), not in the ES2023 lib.
-type WellFormed = { isWellFormed(): boolean; toWellFormed(): string };
-const isWellFormed = (text: string): boolean => (text as unknown as WellFormed).isWellFormed();
-const toWellFormed = (text: string): string => (text as unknown as WellFormed).toWellFormed();
-
 function checkKeys(kind: string, keys: readonly string[], context: PlanContext): void {
   if (keys.length === 0) throw new StreamArgumentError(`${kind} needs at least one key column`, { option: kind });
   if (context.aggregated && context.outputMode !== 'append') {
@@ -66,7 +62,8 @@ function checkKeys(kind: string, keys: readonly string[], context: PlanContext):
 //             [bucketStart, bucketStart + width) when written (the eviction index). Every remembered
 //             key is in exactly one entry, so the buckets are the operator's whole state.
 // Bucket value: byte 0 = BUCKET_FORMAT, then per entry: float64 expiry (8 bytes big-endian), varint
-// length, the key's id: encodeKey(key values), the main key's bytes after TAG_K. Entries are unordered.
+// length, the key's encoding: encodeKey(key values), the main key's bytes after TAG_K. Entries are
+// unordered.
 //
 // Width: the watermark delay / 60, in whole seconds, between 1 s and 1 min (10 s for a 10-minute
 // delay): about 60 buckets per delay span, so a bucket is written about once per batch that adds to it
@@ -456,8 +453,26 @@ function dedupOperator(
       const added = new Map<number, BucketAdds>();
       let dropped = 0;
       let inserted = 0;
-      /** Remembers a new key (index entry `entry`) until `expiry`. */
-      const remember = (entry: number, expiry: number) => {
+      /**
+       * Whether the row whose key is in keyScratch[0, length) is kept: a new key, remembered until
+       * `expiry`. A key the index holds (version N−1's, or added earlier in this batch) is a duplicate;
+       * a row without event time (`expiry` undefined) is a dead letter and does not claim its key.
+       */
+      const admit = (length: number, expiry: number | undefined, partition: string, rowOf: () => Row): boolean => {
+        const entry = index.add(keyScratch, 0, length);
+        if (entry < 0) {
+          dropped++;
+          return false;
+        }
+        if (expiry === undefined) {
+          index.removeEntry(entry);
+          ctx.deadLetter({
+            partition,
+            reason: `event-time column '${watermark!.column}' is null or not a timestamp`,
+            row: rowOf(),
+          });
+          return false;
+        }
         inserted++;
         const start = bucketStartOf(expiry, width);
         let adds = added.get(start);
@@ -468,6 +483,7 @@ function dedupOperator(
         adds.entries.push(entry);
         adds.expiries.push(expiry);
         adds.bytes += entrySize(index.lengthOf(entry));
+        return true;
       };
       for (const group of groups) {
         const columns = group.columns;
@@ -477,49 +493,17 @@ function dedupOperator(
           const t = batch.indexOf(watermark!.column);
           const keep = new Uint8Array(batch.length);
           for (let i = 0; i < batch.length; i++) {
-            // The index holds version N−1's keys and those added earlier in this batch.
-            const length = writeColumnKey(batch, keyColumns, i, parts); // may grow keyScratch
-            const entry = index.add(keyScratch, 0, length);
-            if (entry < 0) {
-              dropped++;
-              continue;
-            }
+            const length = writeColumnKey(batch, keyColumns, i, parts);
             const time = columnEventTimeMs(batch, t, i);
-            if (time === undefined) {
-              index.removeEntry(entry); // a dead letter does not claim its key
-              ctx.deadLetter({
-                partition: group.partition,
-                reason: `event-time column '${watermark!.column}' is null or not a timestamp`,
-                row: columns.rowAt(i),
-              });
-              continue;
-            }
-            remember(entry, time + watermark!.delayMs);
-            keep[i] = 1;
+            const expiry = time === undefined ? undefined : time + watermark!.delayMs;
+            if (admit(length, expiry, group.partition, () => columns.rowAt(i))) keep[i] = 1;
           }
           columns.retain(keep);
         }
         const kept: Row[] = [];
         for (const row of group.rows) {
           for (let k = 0; k < keys.length; k++) parts[k] = keyPart(row[keys[k]!]);
-          const length = writeRowKey(parts); // may grow keyScratch
-          const entry = index.add(keyScratch, 0, length);
-          if (entry < 0) {
-            dropped++;
-            continue;
-          }
-          const expiry = expiryOf(row);
-          if (expiry === undefined) {
-            index.removeEntry(entry);
-            ctx.deadLetter({
-              partition: group.partition,
-              reason: `event-time column '${watermark!.column}' is null or not a timestamp`,
-              row,
-            });
-            continue;
-          }
-          remember(entry, expiry);
-          kept.push(row);
+          if (admit(writeRowKey(parts), expiryOf(row), group.partition, () => row)) kept.push(row);
         }
         group.rows = kept;
       }

@@ -2,6 +2,7 @@
 // it) against a schema, the way Spark's from_json with a schema does; a record that is not JSON or
 // does not fit goes to the dead-letter destination with the reason, and is counted.
 
+import { isWellFormed, writeUtf8 } from '../../common/strings.js';
 import { ColumnBatch } from '../../sinks/parquet/column-batch.js';
 import { RejectedValue } from '../../sinks/parquet/errors.js';
 import type { StructType } from '../../sinks/schema.js';
@@ -11,9 +12,6 @@ import { JsonColumnScanner } from '../input/json-columns.js';
 import { type BatchContext, type OperatorSpec, operatorBase, type StreamOperator } from '../operator.js';
 import { rowMaker } from '../row-maker.js';
 import type { Row, RowGroup } from '../types.js';
-
-// ES2024 String method (Node >= 20), not in the ES2023 lib.
-const isWellFormed = (text: string): boolean => (text as unknown as { isWellFormed(): boolean }).isWellFormed();
 
 export interface ParseJsonOptions {
   /** The column holding the JSON text (or an already-parsed object). Default 'value'. */
@@ -155,9 +153,6 @@ const COLUMNAR_PROBE = 512;
 // A plain Uint8Array (not a Buffer): its subarrays, which the scanner's copies take, are cheaper.
 const scratchOf = (size: number) => new Uint8Array(Math.max(4096, size));
 let scratch = scratchOf(0);
-/** Buffer's native UTF-8 writer, on any Uint8Array: bytes written. */
-const utf8Write = (Buffer.prototype as unknown as { utf8Write: (s: string, at: number, max: number) => number })
-  .utf8Write;
 
 /**
  * The columnar path of parseJson for one group: each record's UTF-8 scanned into a ColumnBatch; a
@@ -187,7 +182,7 @@ function scanGroup(
     if (typeof raw === 'string') {
       // Lone surrogates would be written as U+FFFD: such text takes the row path.
       if (raw.length * 3 > scratch.length) scratch = scratchOf(raw.length * 3);
-      taken = isWellFormed(raw) && scanner.scan(scratch, 0, utf8Write.call(scratch, raw, 0, scratch.length));
+      taken = isWellFormed(raw) && scanner.scan(scratch, 0, writeUtf8(scratch, raw, 0));
     } else if (raw instanceof Uint8Array) taken = scanner.scan(raw, 0, raw.length);
     if (taken) {
       origin[batch.length - 1] = i;

@@ -7,8 +7,7 @@
 // Used when the config has no dedup and no scale-out (stateful or per-row-origin work stays serial).
 
 import { siblingModule, WorkerPool } from '../../../common/worker-pool.js';
-import type { DeltaEncodingPlan, ParquetTableWriter } from '../../../sinks/delta/encoded-file.js';
-import { defaultEncodePool } from '../../../sinks/parquet/encode-pool.js';
+import { type DeltaEncodingPlan, defaultTableWriter } from '../../../sinks/delta/encoded-file.js';
 import type { StructType } from '../../../sinks/schema.js';
 import type { OperatorSpec, StreamOperator } from '../../../stream/operator.js';
 import { planPipeline } from '../../../stream/plan.js';
@@ -214,12 +213,9 @@ export function parallelIngest(
           let results: StageResult[];
           if (workers === 0) {
             // On this thread; the Parquet writes in the encode pool, so reading goes on meanwhile.
-            const encodePool = defaultEncodePool();
-            const write: ParquetTableWriter | undefined = encodePool
-              ? (table, writeOptions, dictionary) => encodePool.writeTable(table, writeOptions, dictionary)
-              : undefined;
+            const write = defaultTableWriter();
             results = [];
-            for (const chunks of tasks) results.push(await runStage(task(chunks), write ? { write } : {}));
+            for (const chunks of tasks) results.push(await runStage(task(chunks), { write }));
           } else {
             pool ??= new WorkerPool<StageTask, StageResult>(
               options.workerModule ?? siblingModule(import.meta.url, 'worker'),

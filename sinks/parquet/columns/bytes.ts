@@ -1,6 +1,7 @@
 // Column builders for string (Arrow Utf8) and binary (Arrow Binary): int32 offsets plus one growing
 // byte buffer; strings are UTF-8-encoded straight into it, ASCII runs with one native call per run.
 import { Binary, type Data, makeData, Utf8 } from 'apache-arrow';
+import { isWellFormed, writeLatin1, writeUtf8 } from '../../../common/strings.js';
 import { ParquetEncodeError, RejectedValue } from '../errors.js';
 import { compareUtf8 } from '../stats.js';
 import { BaseBuilder, type Items, type Keyed } from './builder.js';
@@ -15,35 +16,6 @@ const SHORT_STRING = 16;
 const DIRECT_CHARS = 4 * RUN_CHARS;
 /** How many leading values are sampled to size the byte buffer. */
 const SAMPLE = 256;
-
-/**
- * Buffer#utf8Write / #latin1Write(string, offset, maxLength) are what Buffer#write dispatches to,
- * minus its argument parsing. Every Node release has them; should one not, Buffer#write is used.
- */
-interface NativeWrites {
-  utf8Write(s: string, offset: number, maxLength: number): number;
-  latin1Write(s: string, offset: number, maxLength: number): number;
-}
-const NATIVE = Buffer.prototype as unknown as Partial<NativeWrites>;
-const HAS_UTF8_WRITE = typeof NATIVE.utf8Write === 'function';
-const HAS_LATIN1_WRITE = typeof NATIVE.latin1Write === 'function';
-
-/** Writes the Latin-1 bytes of `s` (the caller checked it is ASCII) into `buf` at `pos`. */
-function writeLatin1(buf: Buffer, s: string, pos: number): number {
-  return HAS_LATIN1_WRITE
-    ? (buf as unknown as NativeWrites).latin1Write(s, pos, buf.length - pos)
-    : buf.write(s, pos, 'latin1');
-}
-
-/** UTF-8-encodes `s` into `buf` at `pos` (room for 3 bytes per unit is ensured by the caller). */
-function writeUtf8(buf: Buffer, s: string, pos: number): number {
-  return HAS_UTF8_WRITE
-    ? (buf as unknown as NativeWrites).utf8Write(s, pos, buf.length - pos)
-    : buf.write(s, pos, 'utf8');
-}
-
-/** String.prototype.isWellFormed (ES2024, in Node ≥ 20). */
-type WellFormed = string & { isWellFormed(): boolean };
 
 /** Byte capacity for `length` values, from the average size of up to SAMPLE items (+25%). */
 function estimateBytes(items: Items, key: string | undefined, start: number, end: number, length: number): number {
@@ -243,7 +215,7 @@ export class Utf8Builder extends VarBytesBuilder {
     }
     const written = j === len ? len : writeUtf8(buf, s, pos);
     const ascii = written === len;
-    if (!ascii && !(s as WellFormed).isWellFormed()) {
+    if (!ascii && !isWellFormed(s)) {
       throw new RejectedValue('string has a lone UTF-16 surrogate, which UTF-8 cannot hold');
     }
     this.pos = pos + written;

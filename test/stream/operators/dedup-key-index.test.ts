@@ -11,7 +11,6 @@ import type { StateStore } from '../../../stream/state-store.js';
 const OP = '0-dedup';
 const FP = { operator: 'test' };
 const enc = new TextEncoder();
-const dec = new TextDecoder();
 
 /** The keys of a version, stored as one record each (the test's own layout). */
 async function stored(store: StateStore, add: AddKey): Promise<void> {
