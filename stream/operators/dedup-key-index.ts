@@ -1,13 +1,13 @@
-// DedupKeyIndex: the keys an evicting dropDuplicates operator remembers, held in memory for the state
-// version its batch reads. The durable copy of the keys is the operator's eviction index in the state
-// store (each key is in exactly one bucket entry until it is evicted), so the store holds no per-key
-// record: a batch writes a few bucket values instead of one record per new key and one deletion per
-// evicted key. Spark's default state store keeps its state in memory the same way; the keys in memory
-// are those of the watermark window, which the watermark delay bounds.
+// DedupKeyIndex: the keys an evicting dropDuplicates operator remembers, each with its expiry, held in
+// memory for the state version its batch reads. The durable copy of the keys is the operator's key log
+// in the state store (drop-duplicates.ts: each batch appends its new keys, never rewrites older
+// records), so the store holds no per-key record and eviction reads nothing back: it is a sweep of
+// the expiries here. Spark's default state store keeps its state in memory the same way; the keys in
+// memory are those of the watermark window, which the watermark delay bounds.
 //
-// Keys are byte strings (their encodeKey encoding, exactly what a bucket entry stores), held in one
-// byte arena and found through an open-addressing hash table of typed arrays: no JS string or object
-// per key, so a lookup costs a hash of the bytes and a probe or two.
+// Keys are byte strings (their encodeKey encoding, exactly what a log entry stores), held in one byte
+// arena and found through an open-addressing hash table of typed arrays: no JS string or object per
+// key, so a lookup costs a hash of the bytes and a probe or two.
 //
 // The index follows the store's versions: a batch records what it adds and removes as pending changes
 // for version N. The next batch finds out from its store's version (and whether the batch's store was
@@ -16,7 +16,7 @@
 // - the next store reads N−1 (the batch failed or its state was not committed, or it is retried): the
 //   changes are undone;
 // - any other version (a replay of an older batch, or the first batch): the keys are reloaded from
-//   the store's eviction index, which the versioned store gives exactly as of that version.
+//   the store's key log, which the versioned store gives exactly as of that version.
 // This relies on the operator's contract: a planned operator serves one query run, whose engine is
 // the only writer of its state (the checkpoint lease), and commits batch N as version N.
 
@@ -31,8 +31,8 @@ interface Pending {
   removed: number[];
 }
 
-/** Adds the key bytes[start, end) to the index being loaded. */
-export type AddKey = (bytes: Uint8Array, start: number, end: number) => void;
+/** Adds the key bytes[start, end), remembered until `expiry`, to the index being loaded. */
+export type AddKey = (bytes: Uint8Array, start: number, end: number, expiry: number) => void;
 
 const EMPTY = 0;
 const TOMBSTONE = -1;
@@ -53,7 +53,7 @@ function hashOf(bytes: Uint8Array, start: number, end: number): number {
   return (h ^ (h >>> 16)) | 0;
 }
 
-function grown<T extends Int32Array | Uint8Array>(array: T, size: number): T {
+function grown<T extends Int32Array | Uint8Array | Float64Array>(array: T, size: number): T {
   const next = new (array.constructor as new (n: number) => T)(size);
   next.set(array);
   return next;
@@ -67,11 +67,17 @@ export class DedupKeyIndex {
   private starts = new Int32Array(1024);
   private lengths = new Int32Array(1024);
   private hashes = new Int32Array(1024);
+  private expiries = new Float64Array(1024);
   private alive = new Uint8Array(1024);
+  /** At most the least expiry of a live entry (+Infinity: none). */
+  private minExpiry = Number.POSITIVE_INFINITY;
   private entries = 0;
   private live = 0;
-  /** Hash table: EMPTY, TOMBSTONE, or entry + 1. Power-of-two size, at most half full. */
-  private slots = new Int32Array(2048);
+  /**
+   * Hash table of a power-of-two number of slots, at most half full: slot i is slots[2i] (EMPTY,
+   * TOMBSTONE, or entry + 1) and slots[2i + 1] (the entry's hash), so a probe reads one cache line.
+   */
+  private slots = new Int32Array(2 * 2048);
   private tombstones = 0;
   /** The committed version the keys equal without `pending`; undefined until first loaded. */
   private version: number | undefined;
@@ -98,8 +104,8 @@ export class DedupKeyIndex {
     else if (store.version !== this.version) {
       this.version = undefined;
       this.clear();
-      await load(store, (bytes, start, end) => {
-        this.insert(bytes, start, end);
+      await load(store, (bytes, start, end, expiry) => {
+        this.insert(bytes, start, end, expiry);
       });
       this.version = store.version;
     }
@@ -112,19 +118,14 @@ export class DedupKeyIndex {
     return this.find(bytes, start, end, hashOf(bytes, start, end)) >= 0;
   }
 
-  /** Remembers the key bytes[start, end) unless it is: its entry, or -1 when it was remembered. */
-  add(bytes: Uint8Array, start: number, end: number): number {
-    const entry = this.insert(bytes, start, end);
+  /**
+   * Remembers the key bytes[start, end) until `expiry` unless it is remembered: its entry, or -1 when
+   * it was remembered.
+   */
+  add(bytes: Uint8Array, start: number, end: number, expiry: number): number {
+    const entry = this.insert(bytes, start, end, expiry);
     if (entry >= 0) this.pending!.added.push(entry);
     return entry;
-  }
-
-  /** Forgets the key bytes[start, end); whether it was remembered. */
-  remove(bytes: Uint8Array, start: number, end: number): boolean {
-    const slot = this.find(bytes, start, end, hashOf(bytes, start, end));
-    if (slot < 0) return false;
-    this.removeAt(slot);
-    return true;
   }
 
   /** Forgets the key of `entry` (one add returned in this batch); whether it was remembered. */
@@ -133,6 +134,42 @@ export class DedupKeyIndex {
     const slot = this.slotOfEntry(entry);
     this.removeAt(slot);
     return true;
+  }
+
+  /**
+   * Forgets every key whose expiry is <= `watermark` (one pass over the entries' expiries, skipped
+   * while no expiry can be that low); returns how many.
+   */
+  evict(watermark: number): number {
+    if (!(watermark >= this.minExpiry)) return 0;
+    const { alive, expiries } = this;
+    let removed = 0;
+    let least = Number.POSITIVE_INFINITY;
+    for (let e = 0; e < this.entries; e++) {
+      if (alive[e] !== 1) continue;
+      const expiry = expiries[e]!;
+      if (expiry <= watermark) {
+        this.removeAt(this.slotOfEntry(e));
+        removed++;
+      } else if (expiry < least) least = expiry;
+    }
+    this.minExpiry = least;
+    return removed;
+  }
+
+  /** The entries the current batch added (some may have been removed since). */
+  addedEntries(): readonly number[] {
+    return this.pending?.added ?? [];
+  }
+
+  /** Whether the key of `entry` is remembered. */
+  isLive(entry: number): boolean {
+    return this.alive[entry] === 1;
+  }
+
+  /** The expiry of the key of `entry`. */
+  expiryOf(entry: number): number {
+    return this.expiries[entry]!;
   }
 
   /** The byte length of the key of `entry`. */
@@ -150,8 +187,8 @@ export class DedupKeyIndex {
   }
 
   private removeAt(slot: number): void {
-    const entry = this.slots[slot]! - 1;
-    this.slots[slot] = TOMBSTONE;
+    const entry = this.slots[2 * slot]! - 1;
+    this.slots[2 * slot] = TOMBSTONE;
     this.tombstones++;
     this.alive[entry] = 0;
     this.live--;
@@ -161,15 +198,15 @@ export class DedupKeyIndex {
 
   /** The slot of key bytes[start, end) with hash `h`, or -1. */
   private find(bytes: Uint8Array, start: number, end: number, h: number): number {
-    const { slots, hashes, lengths, starts, arena } = this;
-    const mask = slots.length - 1;
+    const { slots, lengths, starts, arena } = this;
+    const mask = (slots.length >> 1) - 1;
     const length = end - start;
     for (let i = h & mask; ; i = (i + 1) & mask) {
-      const v = slots[i]!;
+      const v = slots[2 * i]!;
       if (v === EMPTY) return -1;
-      if (v === TOMBSTONE) continue;
+      if (v === TOMBSTONE || slots[2 * i + 1] !== h) continue;
       const e = v - 1;
-      if (hashes[e] !== h || lengths[e] !== length) continue;
+      if (lengths[e] !== length) continue;
       const s = starts[e]!;
       let same = true;
       for (let j = 0; j < length; j++) {
@@ -184,30 +221,31 @@ export class DedupKeyIndex {
 
   /** The slot holding `entry` (which must be in the table). */
   private slotOfEntry(entry: number): number {
-    const mask = this.slots.length - 1;
+    const mask = (this.slots.length >> 1) - 1;
     for (let i = this.hashes[entry]! & mask; ; i = (i + 1) & mask) {
-      if (this.slots[i] === entry + 1) return i;
+      if (this.slots[2 * i] === entry + 1) return i;
     }
   }
 
   /** Adds the key as a new entry unless present: the entry, or -1. One probe finds it or its slot. */
-  private insert(bytes: Uint8Array, start: number, end: number): number {
-    if ((this.live + this.tombstones + 1) * 2 > this.slots.length) this.rehash();
+  private insert(bytes: Uint8Array, start: number, end: number, expiry: number): number {
+    if ((this.live + this.tombstones + 1) * 4 > this.slots.length) this.rehash();
     const h = hashOf(bytes, start, end);
     const length = end - start;
-    const { slots, hashes, lengths, starts } = this;
-    const mask = slots.length - 1;
+    const { slots, lengths, starts } = this;
+    const mask = (slots.length >> 1) - 1;
     let free = -1;
     let slot = h & mask;
     for (; ; slot = (slot + 1) & mask) {
-      const v = slots[slot]!;
+      const v = slots[2 * slot]!;
       if (v === EMPTY) break;
       if (v === TOMBSTONE) {
         if (free < 0) free = slot;
         continue;
       }
+      if (slots[2 * slot + 1] !== h) continue;
       const e = v - 1;
-      if (hashes[e] !== h || lengths[e] !== length) continue;
+      if (lengths[e] !== length) continue;
       const s = starts[e]!;
       let same = true;
       for (let j = 0; j < length; j++) {
@@ -235,41 +273,49 @@ export class DedupKeyIndex {
       this.starts = grown(this.starts, size);
       this.lengths = grown(this.lengths, size);
       this.hashes = grown(this.hashes, size);
+      this.expiries = grown(this.expiries, size);
       this.alive = grown(this.alive, size);
     }
     this.starts[entry] = at;
     this.lengths[entry] = length;
     this.hashes[entry] = h;
+    this.expiries[entry] = expiry;
+    if (expiry < this.minExpiry) this.minExpiry = expiry;
     this.alive[entry] = 1;
-    slots[slot] = entry + 1;
+    slots[2 * slot] = entry + 1;
+    slots[2 * slot + 1] = h;
     this.live++;
     return entry;
   }
 
   /** Puts `entry` (not in the table) into a free slot, growing or cleaning the table first if needed. */
   private place(entry: number): void {
-    if ((this.live + this.tombstones + 1) * 2 > this.slots.length) this.rehash();
-    const mask = this.slots.length - 1;
-    let i = this.hashes[entry]! & mask;
-    while (this.slots[i]! > 0) i = (i + 1) & mask;
-    if (this.slots[i] === TOMBSTONE) this.tombstones--;
-    this.slots[i] = entry + 1;
+    if ((this.live + this.tombstones + 1) * 4 > this.slots.length) this.rehash();
+    const mask = (this.slots.length >> 1) - 1;
+    const h = this.hashes[entry]!;
+    let i = h & mask;
+    while (this.slots[2 * i]! > 0) i = (i + 1) & mask;
+    if (this.slots[2 * i] === TOMBSTONE) this.tombstones--;
+    this.slots[2 * i] = entry + 1;
+    this.slots[2 * i + 1] = h;
     this.live++;
   }
 
   /** A fresh table without tombstones, doubled when the live keys need it. */
   private rehash(): void {
-    let size = this.slots.length;
+    let size = this.slots.length >> 1;
     while ((this.live + 1) * 4 > size) size *= 2;
     const old = this.slots;
-    const slots = new Int32Array(size);
+    const slots = new Int32Array(2 * size);
     const mask = size - 1;
-    for (let k = 0; k < old.length; k++) {
+    for (let k = 0; k < old.length; k += 2) {
       const v = old[k]!;
       if (v <= 0) continue;
-      let i = this.hashes[v - 1]! & mask;
-      while (slots[i] !== EMPTY) i = (i + 1) & mask;
-      slots[i] = v;
+      const h = old[k + 1]!;
+      let i = h & mask;
+      while (slots[2 * i] !== EMPTY) i = (i + 1) & mask;
+      slots[2 * i] = v;
+      slots[2 * i + 1] = h;
     }
     this.slots = slots;
     this.tombstones = 0;
@@ -282,11 +328,12 @@ export class DedupKeyIndex {
       this.alive[entry] = 1;
       this.deadBytes -= this.lengths[entry]!;
       this.place(entry);
+      if (this.expiries[entry]! < this.minExpiry) this.minExpiry = this.expiries[entry]!;
     }
     for (const entry of pending.added) {
       if (this.alive[entry] !== 1) continue;
       const slot = this.slotOfEntry(entry);
-      this.slots[slot] = TOMBSTONE;
+      this.slots[2 * slot] = TOMBSTONE;
       this.tombstones++;
       this.alive[entry] = 0;
       this.live--;
@@ -301,7 +348,8 @@ export class DedupKeyIndex {
     this.entries = 0;
     this.live = 0;
     this.tombstones = 0;
-    this.slots = new Int32Array(2048);
+    this.slots = new Int32Array(2 * 2048);
+    this.minExpiry = Number.POSITIVE_INFINITY;
   }
 
   /** Copies the live entries into a new arena (entries renumbered); only with no changes pending. */
@@ -317,6 +365,7 @@ export class DedupKeyIndex {
       this.starts[next] = at;
       this.lengths[next] = length;
       this.hashes[next] = this.hashes[e]!;
+      this.expiries[next] = this.expiries[e]!;
       this.alive[next] = 1;
       at += length;
       next++;

@@ -1,12 +1,12 @@
 // dropDuplicates(keys) and dropDuplicatesWithinWatermark(keys) on the state store, with Spark's
-// eviction rules (SPARK-42931 for the within-watermark variant), driven by an index of the keys
-// bucketed by expiry, so eviction is a range scan of few buckets instead of a full scan of the store.
-// Operators that evict keep only that index in the store and the keys themselves in memory
-// (dedup-key-index.ts); dropDuplicates without eviction keeps one store record per key.
+// eviction rules (SPARK-42931 for the within-watermark variant). Operators that evict keep the keys in
+// memory (dedup-key-index.ts) and in the store an append-only log of them, so eviction reads no keys
+// back; dropDuplicates without eviction keeps one store record per key.
 
 import { isWellFormed, toWellFormed } from '../../common/strings.js';
+import { YIELD_EVERY_ROWS, yieldToEventLoop } from '../../common/yield.js';
 import type { ColumnBatch } from '../../sinks/parquet/column-batch.js';
-import { decodeKey, encodeKey, encodeKeyAfter, type KeyPart, prefixEnd } from '../../state/codec.js';
+import { encodeKey, encodeKeyAfter, type KeyPart, prefixEnd } from '../../state/codec.js';
 import { byteString } from '../../state/layout.js';
 import { StateCorruptError, StreamArgumentError, UnsupportedOperationError } from '../errors.js';
 import {
@@ -16,14 +16,14 @@ import {
   type PlanContext,
   type StreamOperator,
 } from '../operator.js';
-import type { StateEntry, StateStore } from '../state-store.js';
+import type { StateStore } from '../state-store.js';
 import { eventTimeMs } from '../time.js';
 import type { Row, RowGroup } from '../types.js';
 import { type AddKey, DedupKeyIndex } from './dedup-key-index.js';
 import { columnEventTimeMs } from './with-watermark.js';
 
 // Key layout without eviction: ['k', ...values] → '' (one per remembered key). With eviction: the
-// ['e', …] buckets described below, only.
+// key log described below (['e', …] records and ['w']), only.
 const EMPTY = new Uint8Array(0);
 
 function keyPart(value: unknown): KeyPart {
@@ -56,25 +56,31 @@ function checkKeys(kind: string, keys: readonly string[], context: PlanContext):
   }
 }
 
-// ---- The eviction index, bucketed by expiry ---------------------------------------------------------
+// ---- The key log ------------------------------------------------------------------------------------
 //
-// Key layout: ['e', bucketStart] → the packed (expiry, key) entries of the keys whose expiry lies in
-//             [bucketStart, bucketStart + width) when written (the eviction index). Every remembered
-//             key is in exactly one entry, so the buckets are the operator's whole state.
-// Bucket value: byte 0 = BUCKET_FORMAT, then per entry: float64 expiry (8 bytes big-endian), varint
-// length, the key's encoding: encodeKey(key values), the main key's bytes after TAG_K. Entries are
-// unordered.
+// An evicting operator keeps its keys in memory (dedup-key-index.ts, each with its expiry) and in the
+// store only a log of them, append-only per batch:
+//
+// ['e', maxExpiry, batchId] → the packed (expiry, key) entries of keys batch `batchId` added whose
+//                             expiry falls in one bucket of `width` ms; maxExpiry is the greatest
+//                             expiry among them, so every key is unique and sorts by when the whole
+//                             record expires.
+// ['w']                     → float64: the watermark of the newest eviction.
+//
+// Entry value: byte 0 = LOG_FORMAT, then per entry: float64 expiry (8 bytes big-endian), varint length,
+// the key's encoding: encodeKey(key values), the main key's bytes after TAG_K. Entries are unordered.
+//
+// A batch writes one new record per bucket its new keys fall in, and never rewrites a record: no read of
+// older state, and no prior values in the version's undo blob. Eviction at watermark W forgets the keys
+// with expiry <= W in memory, stores W as ['w'], and deletes the records with maxExpiry <= W (a range
+// scan up to W). A record that straddles W stays until a later eviction passes its maxExpiry; loading
+// the keys skips its entries with expiry <= ['w'] (as the watermark only rises, a key evicted and added
+// again later has its newer entry above ['w'] and its older one at or below it).
 //
 // Width: the watermark delay / 60, in whole seconds, between 1 s and 1 min (10 s for a 10-minute
-// delay): about 60 buckets per delay span, so a bucket is written about once per batch that adds to it
-// and read back once, when the watermark passes it. The width only groups entries: every bucket key is
-// <= the expiry of every entry in it (bucketStart <= expiry), and eviction reads each entry's own
-// expiry, so eviction is exact per key for any width (also for buckets written with another width,
-// e.g. before the watermark delay was changed). Hence the width is not part of the state fingerprint.
-//
-// Eviction at watermark W: every bucket with start <= W (a range scan of the index) is read; its
-// entries with expiry <= W are evicted (the key forgotten) and the bucket is deleted, or rewritten
-// with its remaining entries when it straddles W. Buckets with start > W hold no evictable entry.
+// delay): about 60 records per delay span and batch that adds to them, each deleted by the first
+// eviction past its newest key. The width only groups entries (records carry their own maxExpiry), so
+// it is not part of the state fingerprint: records written with another width evict just as exactly.
 
 const TAG_E = encodeKey(['e']);
 const TAG_K = encodeKey(['k']);
@@ -174,9 +180,14 @@ function writeColumnKey(batch: ColumnBatch, columns: readonly number[], i: numbe
 
 /** A main key: its encoded bytes, or (ASCII keys) their byte string. */
 type MainKey = Uint8Array | string;
-const BUCKET_FORMAT = 1;
+const LOG_FORMAT = 2;
 const MIN_BUCKET_MS = 1_000;
 const MAX_BUCKET_MS = 60_000;
+const WATERMARK_KEY = encodeKey(['w']);
+/** admit's verdicts on a row. */
+const KEPT = 0;
+const DUPLICATE = 1;
+const NO_TIME = 2;
 
 /** The bucket width of an operator whose watermark delay is `delayMs`; see above. */
 export function bucketWidthMs(delayMs: number): number {
@@ -190,11 +201,10 @@ function bucketStartOf(expiry: number, width: number): number {
   return Number.isFinite(start) && start <= expiry ? start : expiry;
 }
 
-/** Entries added to one bucket by the current batch. */
-interface BucketAdds {
-  /** The keys' entries in the DedupKeyIndex. */
+/** The live entries a batch adds to one record. */
+interface Bucket {
   entries: number[];
-  expiries: number[];
+  maxExpiry: number;
   /** Packed size of the entries. */
   bytes: number;
 }
@@ -208,16 +218,14 @@ function varintLength(n: number): number {
   return length;
 }
 
-function entrySize(length: number): number {
-  return 8 + varintLength(length) + length;
-}
-
-/** Appends the entries of `adds` (their keys from `index`) to `out` from `at`; returns the end offset. */
-function writeEntries(out: Uint8Array, at: number, adds: BucketAdds, view: DataView, index: DedupKeyIndex): number {
-  const { entries, expiries } = adds;
-  for (let i = 0; i < entries.length; i++) {
-    const entry = entries[i]!;
-    view.setFloat64(at, expiries[i]!);
+/** The record of `bucket`'s entries (their keys and expiries from `index`). */
+function encodeRecord(bucket: Bucket, index: DedupKeyIndex): Uint8Array {
+  const out = new Uint8Array(1 + bucket.bytes);
+  const view = new DataView(out.buffer);
+  out[0] = LOG_FORMAT;
+  let at = 1;
+  for (const entry of bucket.entries) {
+    view.setFloat64(at, index.expiryOf(entry));
     at += 8;
     let length = index.lengthOf(entry);
     while (length >= 0x80) {
@@ -227,169 +235,91 @@ function writeEntries(out: Uint8Array, at: number, adds: BucketAdds, view: DataV
     out[at++] = length;
     at = index.copyTo(entry, out, at);
   }
-  return at;
+  return out;
 }
 
-function corruptBucket(key: Uint8Array, why: string): never {
-  throw new StateCorruptError(`an eviction index bucket of dropDuplicates state is malformed: ${why}`, {
+function corruptLog(key: Uint8Array, why: string): never {
+  throw new StateCorruptError(`a key log record of dropDuplicates state is malformed: ${why}`, {
     key: Buffer.from(key).toString('hex'),
   });
 }
 
-/**
- * Calls `visit(expiry, start, end)` for each entry of a stored bucket (the key bytes are
- * value[start, end)).
- */
-function forEachEntry(
-  key: Uint8Array,
-  value: Uint8Array,
-  visit: (expiry: number, entryStart: number, start: number, end: number) => void,
-): void {
-  if (value.length === 0 || value[0] !== BUCKET_FORMAT) corruptBucket(key, `unknown format ${value[0]}`);
-  const view = new DataView(value.buffer, value.byteOffset, value.length);
-  let at = 1;
-  while (at < value.length) {
-    const entryStart = at;
-    if (at + 9 > value.length) corruptBucket(key, `truncated at byte ${at}`);
-    const expiry = view.getFloat64(at);
-    at += 8;
-    let length = 0;
-    let shift = 0;
-    for (;;) {
-      if (at >= value.length || shift > 28) corruptBucket(key, `bad length at byte ${at}`);
-      const byte = value[at++]!;
-      length |= (byte & 0x7f) << shift;
-      if (byte < 0x80) break;
-      shift += 7;
-    }
-    if (at + length > value.length) corruptBucket(key, `truncated at byte ${at}`);
-    visit(expiry, entryStart, at, at + length);
-    at += length;
-  }
-}
-
-/** Adds every key in the eviction index of the version `store` reads. */
-async function loadIndexedKeys(store: StateStore, add: AddKey): Promise<void> {
+/** Adds every key of the log the version `store` reads holds (those above its eviction watermark). */
+async function loadLoggedKeys(store: StateStore, add: AddKey): Promise<void> {
+  const stored = await store.get(WATERMARK_KEY);
+  if (stored !== undefined && stored.length !== 8) corruptLog(WATERMARK_KEY, `watermark of ${stored.length} bytes`);
+  const evicted =
+    stored === undefined
+      ? Number.NEGATIVE_INFINITY
+      : new DataView(stored.buffer, stored.byteOffset, stored.length).getFloat64(0);
   for await (const { key, value } of store.range(TAG_E, prefixEnd(TAG_E))) {
-    forEachEntry(key, value, (_expiry, _entryStart, start, end) => add(value, start, end));
-  }
-}
-
-/**
- * Evicts the entries with expiry <= watermarkMs of one bucket (its stored value, if any, plus the
- * entries the batch adds to it), forgetting their keys; writes the remaining entries or deletes the
- * bucket. Returns the number of evicted keys.
- */
-function evictBucket(
-  store: StateStore,
-  index: DedupKeyIndex,
-  bucketKey: Uint8Array,
-  stored: Uint8Array | undefined,
-  adds: BucketAdds | undefined,
-  watermarkMs: number,
-): number {
-  let removed = 0;
-  let storedRemoved = 0;
-  // Kept stored entries as [start, end) ranges of `stored`.
-  const kept: number[] = [];
-  let keptBytes = 0;
-  if (stored !== undefined) {
-    forEachEntry(bucketKey, stored, (expiry, entryStart, start, end) => {
-      if (expiry <= watermarkMs) {
-        index.remove(stored, start, end);
-        storedRemoved++;
-      } else {
-        // Adjacent kept entries are one range, copied at once.
-        if (kept.length > 0 && kept[kept.length - 1] === entryStart) kept[kept.length - 1] = end;
-        else kept.push(entryStart, end);
-        keptBytes += end - entryStart;
+    if (value.length === 0 || value[0] !== LOG_FORMAT) corruptLog(key, `unknown format ${value[0]}`);
+    const view = new DataView(value.buffer, value.byteOffset, value.length);
+    let at = 1;
+    while (at < value.length) {
+      if (at + 9 > value.length) corruptLog(key, `truncated at byte ${at}`);
+      const expiry = view.getFloat64(at);
+      at += 8;
+      let length = 0;
+      let shift = 0;
+      for (;;) {
+        if (at >= value.length || shift > 28) corruptLog(key, `bad length at byte ${at}`);
+        const byte = value[at++]!;
+        length |= (byte & 0x7f) << shift;
+        if (byte < 0x80) break;
+        shift += 7;
       }
-    });
-  }
-  let remaining: BucketAdds | undefined;
-  if (adds !== undefined) {
-    remaining = { entries: [], expiries: [], bytes: 0 };
-    for (let i = 0; i < adds.entries.length; i++) {
-      const entry = adds.entries[i]!;
-      const expiry = adds.expiries[i]!;
-      if (expiry <= watermarkMs) {
-        index.removeEntry(entry);
-        removed++;
-      } else {
-        remaining.entries.push(entry);
-        remaining.expiries.push(expiry);
-        remaining.bytes += entrySize(index.lengthOf(entry));
-      }
+      if (at + length > value.length) corruptLog(key, `truncated at byte ${at}`);
+      if (expiry > evicted) add(value, at, at + length, expiry);
+      at += length;
     }
   }
-  const addedBytes = remaining?.bytes ?? 0;
-  removed += storedRemoved;
-  if (keptBytes + addedBytes === 0) {
-    if (stored !== undefined) store.delete(bucketKey);
-    return removed;
-  }
-  // Unchanged: nothing evicted from the stored entries and nothing added.
-  if (stored !== undefined && storedRemoved === 0 && addedBytes === 0) return removed;
-  const out = new Uint8Array(1 + keptBytes + addedBytes);
-  out[0] = BUCKET_FORMAT;
-  let at = 1;
-  for (let i = 0; i < kept.length; i += 2) {
-    out.set(stored!.subarray(kept[i]!, kept[i + 1]!), at);
-    at += kept[i + 1]! - kept[i]!;
-  }
-  if (remaining !== undefined) writeEntries(out, at, remaining, new DataView(out.buffer), index);
-  store.put(bucketKey, out);
-  return removed;
 }
 
 /**
- * Writes the batch's index entries (`added`, by bucket start) and, when `watermarkMs` is given, evicts
- * every key with expiry <= watermarkMs (stored ones and those the batch added). Returns the number of
- * evicted keys.
+ * After the batch's rows: when `watermarkMs` is given, evicts every key with expiry <= watermarkMs and
+ * deletes the records that held only such keys; then logs the batch's keys still remembered, one record
+ * per bucket. Returns the number of evicted keys.
  */
-async function updateIndex(
+async function updateLog(
   store: StateStore,
   index: DedupKeyIndex,
-  added: Map<number, BucketAdds>,
+  batchId: number,
+  width: number,
   watermarkMs: number | undefined,
 ): Promise<number> {
   let removed = 0;
   if (watermarkMs !== undefined) {
-    // Every bucket that may hold an entry with expiry <= watermark: start <= watermark.
-    const upTo = prefixEnd(encodeKey(['e', watermarkMs]));
-    const buckets: StateEntry[] = [];
-    for await (const entry of store.range(TAG_E, upTo)) buckets.push(entry);
-    for (const { key, value } of buckets) {
-      const parts = decodeKey(key);
-      const start = parts[1];
-      if (parts.length !== 2 || parts[0] !== 'e' || typeof start !== 'number') corruptBucket(key, 'bad key');
-      const adds = added.get(start);
-      if (adds !== undefined) added.delete(start);
-      removed += evictBucket(store, index, key, value, adds, watermarkMs);
-    }
-    for (const [start, adds] of added) {
-      if (start > watermarkMs) continue;
-      added.delete(start);
-      removed += evictBucket(store, index, encodeKey(['e', start]), undefined, adds, watermarkMs);
-    }
+    removed = index.evict(watermarkMs);
+    const expired: Uint8Array[] = [];
+    for await (const { key } of store.range(TAG_E, prefixEnd(encodeKey(['e', watermarkMs])))) expired.push(key);
+    for (const key of expired) store.delete(key);
+    const value = new Uint8Array(8);
+    new DataView(value.buffer).setFloat64(0, watermarkMs);
+    store.put(WATERMARK_KEY, value);
   }
-  if (added.size === 0) return removed;
-  // Buckets above the watermark: append the batch's entries (one read and one write per bucket).
-  const starts = [...added.keys()];
-  const keys = starts.map((start) => encodeKey(['e', start]));
-  const stored = await store.getMany(keys);
-  for (let b = 0; b < starts.length; b++) {
-    const adds = added.get(starts[b]!)!;
-    const before = stored[b];
-    const prefix = before === undefined ? 1 : before.length;
-    const out = new Uint8Array(prefix + adds.bytes);
-    if (before === undefined) out[0] = BUCKET_FORMAT;
-    else {
-      if (before.length === 0 || before[0] !== BUCKET_FORMAT) corruptBucket(keys[b]!, `unknown format ${before[0]}`);
-      out.set(before, 0);
+  const buckets = new Map<number, Bucket>();
+  // Keys mostly arrive in event-time order: the previous entry's bucket is looked up first.
+  let lastStart = Number.NaN;
+  let last: Bucket | undefined;
+  for (const entry of index.addedEntries()) {
+    if (!index.isLive(entry)) continue;
+    const expiry = index.expiryOf(entry);
+    const start = bucketStartOf(expiry, width);
+    let bucket = start === lastStart ? last : buckets.get(start);
+    if (bucket === undefined) {
+      bucket = { entries: [], maxExpiry: expiry, bytes: 0 };
+      buckets.set(start, bucket);
     }
-    writeEntries(out, prefix, adds, new DataView(out.buffer), index);
-    store.put(keys[b]!, out);
+    lastStart = start;
+    last = bucket;
+    bucket.entries.push(entry);
+    if (expiry > bucket.maxExpiry) bucket.maxExpiry = expiry;
+    const length = index.lengthOf(entry);
+    bucket.bytes += 8 + varintLength(length) + length;
+  }
+  for (const bucket of buckets.values()) {
+    store.put(encodeKey(['e', bucket.maxExpiry, batchId]), encodeRecord(bucket, index));
   }
   return removed;
 }
@@ -441,49 +371,36 @@ function dedupOperator(
     state: {
       operator: kind,
       keys: keys.join(','),
-      // The …InIndex layouts keep the keys only in the eviction index (earlier layouts also kept one
-      // record per key and are refused as incompatible state).
-      eviction: kind === 'dropDuplicates' ? 'eventTimeInKeyIndex' : 'expiresAtIndex',
+      // The …Log layouts keep the keys only in the key log (earlier layouts kept expiry buckets rewritten
+      // per batch, or one record per key, and are refused as incompatible state).
+      eviction: kind === 'dropDuplicates' ? 'eventTimeInKeyLog' : 'expiresAtLog',
     },
     async process(groups, ctx) {
       const store = ctx.state!;
-      await index.begin(store, ctx.batchId, loadIndexedKeys);
+      await index.begin(store, ctx.batchId, loadLoggedKeys);
       const parts = new Array<KeyPart>(keys.length);
-      // The batch's index entries by bucket start, written once per bucket after the rows.
-      const added = new Map<number, BucketAdds>();
       let dropped = 0;
       let inserted = 0;
+      const lateReason = `event-time column '${watermark!.column}' is null or not a timestamp`;
       /**
-       * Whether the row whose key is in keyScratch[0, length) is kept: a new key, remembered until
-       * `expiry`. A key the index holds (version N−1's, or added earlier in this batch) is a duplicate;
-       * a row without event time (`expiry` undefined) is a dead letter and does not claim its key.
+       * Whether the row whose key is in keyScratch[0, length) is kept (KEPT): a new key, remembered until
+       * `expiry`. A key the index holds (version N−1's, or added earlier in this batch) is a DUPLICATE; a
+       * row without event time (`expiry` undefined) is a NO_TIME dead letter and does not claim its key.
        */
-      const admit = (length: number, expiry: number | undefined, partition: string, rowOf: () => Row): boolean => {
-        const entry = index.add(keyScratch, 0, length);
-        if (entry < 0) {
-          dropped++;
-          return false;
-        }
+      const admit = (length: number, expiry: number | undefined): number => {
         if (expiry === undefined) {
-          index.removeEntry(entry);
-          ctx.deadLetter({
-            partition,
-            reason: `event-time column '${watermark!.column}' is null or not a timestamp`,
-            row: rowOf(),
-          });
-          return false;
+          if (index.has(keyScratch, 0, length)) {
+            dropped++;
+            return DUPLICATE;
+          }
+          return NO_TIME;
+        }
+        if (index.add(keyScratch, 0, length, expiry) < 0) {
+          dropped++;
+          return DUPLICATE;
         }
         inserted++;
-        const start = bucketStartOf(expiry, width);
-        let adds = added.get(start);
-        if (adds === undefined) {
-          adds = { entries: [], expiries: [], bytes: 0 };
-          added.set(start, adds);
-        }
-        adds.entries.push(entry);
-        adds.expiries.push(expiry);
-        adds.bytes += entrySize(index.lengthOf(entry));
-        return true;
+        return KEPT;
       };
       for (const group of groups) {
         const columns = group.columns;
@@ -493,23 +410,32 @@ function dedupOperator(
           const t = batch.indexOf(watermark!.column);
           const keep = new Uint8Array(batch.length);
           for (let i = 0; i < batch.length; i++) {
+            if (i > 0 && i % YIELD_EVERY_ROWS === 0) await yieldToEventLoop();
             const length = writeColumnKey(batch, keyColumns, i, parts);
             const time = columnEventTimeMs(batch, t, i);
-            const expiry = time === undefined ? undefined : time + watermark!.delayMs;
-            if (admit(length, expiry, group.partition, () => columns.rowAt(i))) keep[i] = 1;
+            const verdict = admit(length, time === undefined ? undefined : time + watermark!.delayMs);
+            if (verdict === KEPT) keep[i] = 1;
+            else if (verdict === NO_TIME) {
+              ctx.deadLetter({ partition: group.partition, reason: lateReason, row: columns.rowAt(i) });
+            }
           }
           columns.retain(keep);
         }
         const kept: Row[] = [];
-        for (const row of group.rows) {
+        const rows = group.rows;
+        for (let i = 0; i < rows.length; i++) {
+          if (i > 0 && i % YIELD_EVERY_ROWS === 0) await yieldToEventLoop();
+          const row = rows[i]!;
           for (let k = 0; k < keys.length; k++) parts[k] = keyPart(row[keys[k]!]);
-          if (admit(writeRowKey(parts), expiryOf(row), group.partition, () => row)) kept.push(row);
+          const verdict = admit(writeRowKey(parts), expiryOf(row));
+          if (verdict === KEPT) kept.push(row);
+          else if (verdict === NO_TIME) ctx.deadLetter({ partition: group.partition, reason: lateReason, row });
         }
         group.rows = kept;
       }
       ctx.metrics.custom.numDuplicatesDropped = (ctx.metrics.custom.numDuplicatesDropped ?? 0) + dropped;
       const evictAt = ctx.watermarkMs > 0 ? ctx.watermarkMs : undefined;
-      const evicted = await updateIndex(store, index, added, evictAt);
+      const evicted = await updateLog(store, index, ctx.batchId, width, evictAt);
       if (evictAt !== undefined) {
         ctx.metrics.custom.numKeysEvicted = (ctx.metrics.custom.numKeysEvicted ?? 0) + evicted;
       }

@@ -3,6 +3,7 @@
 // does not fit goes to the dead-letter destination with the reason, and is counted.
 
 import { isWellFormed, writeUtf8 } from '../../common/strings.js';
+import { YIELD_EVERY_ROWS, yieldToEventLoop } from '../../common/yield.js';
 import { ColumnBatch } from '../../sinks/parquet/column-batch.js';
 import { RejectedValue } from '../../sinks/parquet/errors.js';
 import type { StructType } from '../../sinks/schema.js';
@@ -103,9 +104,12 @@ export function parseJson(schema: StructType, options: ParseJsonOptions = {}): O
         return make(values);
       };
 
-      const parseGroup = (group: RowGroup, ctx: BatchContext): void => {
+      const parseGroup = async (group: RowGroup, ctx: BatchContext): Promise<void> => {
         const out: Row[] = [];
-        for (const row of group.rows) {
+        const rows = group.rows;
+        for (let i = 0; i < rows.length; i++) {
+          if (i > 0 && i % YIELD_EVERY_ROWS === 0) await yieldToEventLoop();
+          const row = rows[i]!;
           const parsed = parseRow(row, (reason) => ctx.deadLetter({ partition: group.partition, reason, row }));
           if (parsed !== undefined) out.push(parsed);
         }
@@ -116,8 +120,8 @@ export function parseJson(schema: StructType, options: ParseJsonOptions = {}): O
         ...operatorBase('parseJson', context, `${column}:${JSON.stringify(schema)}:${keep.join(',')}`),
         id,
         schema: outSchema,
-        process(groups, ctx) {
-          for (const group of groups) parseGroup(group, ctx);
+        async process(groups, ctx) {
+          for (const group of groups) await parseGroup(group, ctx);
           return groups;
         },
       };
@@ -131,10 +135,10 @@ export function parseJson(schema: StructType, options: ParseJsonOptions = {}): O
         ...base,
         columnar: () => ({
           ...base,
-          process(groups, ctx) {
+          async process(groups, ctx) {
             for (const group of groups) {
-              const columns = scanGroup(group, schema, column, parseRow, ctx);
-              if (columns === undefined) parseGroup(group, ctx);
+              const columns = await scanGroup(group, schema, column, parseRow, ctx);
+              if (columns === undefined) await parseGroup(group, ctx);
               else {
                 group.columns = new SourcedColumnRows(columns.batch, columns.origin, group.rows, remake);
                 group.rows = [];
@@ -161,13 +165,13 @@ let scratch = scratchOf(0);
  * when more than one record in 8 is declined, or a row the row path makes cannot be held in the batch
  * (the row path hands it on, and a later operator or the writer decides).
  */
-function scanGroup(
+async function scanGroup(
   group: RowGroup,
   schema: StructType,
   column: string,
   parseRow: (row: Row, reject: (reason: string) => void) => Row | undefined,
   ctx: BatchContext,
-): { batch: ColumnBatch; origin: Int32Array } | undefined {
+): Promise<{ batch: ColumnBatch; origin: Int32Array } | undefined> {
   const rows = group.rows;
   const n = rows.length;
   const batch = new ColumnBatch(schema, n);
@@ -176,6 +180,7 @@ function scanGroup(
   const letters: { reason: string; row: Row }[] = [];
   let declined = 0;
   for (let i = 0; i < n; i++) {
+    if (i > 0 && i % YIELD_EVERY_ROWS === 0) await yieldToEventLoop();
     const row = rows[i]!;
     const raw = row[column];
     let taken = false;

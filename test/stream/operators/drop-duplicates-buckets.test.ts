@@ -1,8 +1,8 @@
-// The eviction index of dropDuplicates / dropDuplicatesWithinWatermark, bucketed by expiry: eviction is
-// exact per key at bucket boundaries (watermark inside a bucket, equal to an expiry, across batches),
-// buckets with many keys, keys re-inserted after eviction, replays after a crash, a changed bucket
-// width (watermark delay) on existing state, and the state fingerprint — checked against a reference
-// model of Spark's semantics.
+// The key log of dropDuplicates / dropDuplicatesWithinWatermark, records bucketed by expiry: eviction
+// is exact per key at bucket boundaries (watermark inside a bucket, equal to an expiry, across
+// batches), records with many keys, keys re-inserted after eviction, replays after a crash, a changed
+// bucket width (watermark delay) on existing state, and the state fingerprint — checked against a
+// reference model of Spark's semantics.
 
 import { describe, expect, it } from 'vitest';
 import { decodeKey, encodeKey, encodeKeyAfter, type KeyPart } from '../../../state/codec.js';
@@ -17,6 +17,7 @@ import {
 } from '../../../stream/operators/drop-duplicates.js';
 import type { StateStoreProvider } from '../../../stream/state-store.js';
 import type { Row, RowGroup } from '../../../stream/types.js';
+import { keyLog, type StateEntryParts } from '../../kit/dedup-log.js';
 
 const T0 = Date.parse('2024-01-01T12:00:00Z'); // a multiple of every bucket width
 const SEC = 1_000;
@@ -74,52 +75,29 @@ async function run(
   };
 }
 
-/**
- * Per-key records (none: the keys live only in the index) and index entries ([expiry, key]) of the
- * newest version; checks each bucket's invariants.
- */
+/** Per-key records (none: the keys live only in memory and the key log) and the log of the newest version. */
 async function stateOf(
   op: StreamOperator,
   provider: StateStoreProvider,
 ): Promise<{ keys: KeyPart[]; index: [number, KeyPart][]; buckets: number }> {
   const store = await provider.open(op.id, await provider.latestVersion(op.id), op.state!);
   const keys: KeyPart[] = [];
-  const index: [number, KeyPart][] = [];
-  let buckets = 0;
+  const entries: StateEntryParts[] = [];
   for await (const { key, value } of store.scan(new Uint8Array(0))) {
     const parts = decodeKey(key);
     if (parts[0] === 'k') {
       expect(value.length).toBe(0);
       keys.push(parts[1]!);
-      continue;
-    }
-    expect(parts[0]).toBe('e');
-    buckets++;
-    const start = parts[1] as number;
-    expect(value[0]).toBe(1);
-    expect(value.length).toBeGreaterThan(1); // empty buckets are deleted
-    const view = new DataView(value.buffer, value.byteOffset, value.length);
-    let at = 1;
-    while (at < value.length) {
-      const expiry = view.getFloat64(at);
-      at += 8;
-      let length = 0;
-      for (let shift = 0; ; shift += 7) {
-        const byte = value[at++]!;
-        length |= (byte & 0x7f) << shift;
-        if (byte < 0x80) break;
-      }
-      expect(start).toBeLessThanOrEqual(expiry);
-      const entry = decodeKey(value.subarray(at, at + length));
-      expect(entry.length).toBe(1);
-      index.push([expiry, entry[0]!]);
-      at += length;
+    } else {
+      expect(['e', 'w']).toContain(parts[0]);
+      entries.push({ key: parts, value });
     }
   }
   store.abort();
   keys.sort();
-  index.sort((a, b) => a[0] - b[0] || String(a[1]).localeCompare(String(b[1])));
-  return { keys, index, buckets };
+  const log = keyLog(entries);
+  for (const entry of log.index) expect(entry).toHaveLength(2);
+  return { keys, index: log.index as [number, KeyPart][], buckets: log.records };
 }
 
 /** Spark's semantics, in memory: key → expiry; eviction after the batch's rows. */
@@ -165,7 +143,7 @@ class Model {
 
 const row = (id: string, ts: number): Row => ({ id, ts });
 
-describe('dropDuplicates eviction index buckets', () => {
+describe('dropDuplicates key log', () => {
   it('derives the bucket width from the watermark delay: delay / 60 in whole seconds, 1 s to 1 min', () => {
     expect(bucketWidthMs(10 * MIN)).toBe(10 * SEC);
     expect(bucketWidthMs(0)).toBe(SEC);
@@ -183,13 +161,13 @@ describe('dropDuplicates eviction index buckets', () => {
     for (const id of ['é', 'a\u0000b', '\u0080', '🙂']) expect(asciiMainKey(id)).toBeUndefined();
   });
 
-  it('changes the state fingerprint, so state with per-key records is refused', async () => {
+  it('changes the state fingerprint, so state of earlier layouts (per-key records, buckets) is refused', async () => {
     const op = plan(dropDuplicatesWithinWatermark(['id']));
-    expect(op.state).toEqual({ operator: 'dropDuplicatesWithinWatermark', keys: 'id', eviction: 'expiresAtIndex' });
-    expect(plan(dropDuplicates(['id', 'ts'])).state?.eviction).toBe('eventTimeInKeyIndex');
+    expect(op.state).toEqual({ operator: 'dropDuplicatesWithinWatermark', keys: 'id', eviction: 'expiresAtLog' });
+    expect(plan(dropDuplicates(['id', 'ts'])).state?.eviction).toBe('eventTimeInKeyLog');
     expect(plan(dropDuplicates(['id'])).state?.eviction).toBe('none');
     const provider = new MemoryStateStoreProvider();
-    const old = await provider.open(op.id, -1, { ...op.state!, eviction: 'expiresAtBuckets' });
+    const old = await provider.open(op.id, -1, { ...op.state!, eviction: 'expiresAtIndex' });
     old.put('x', new Uint8Array(1));
     await old.commit(0);
     await expect(run(op, provider, 1, [row('a', T0)], 0)).rejects.toMatchObject({ code: 'STATE_INCOMPATIBLE' });
@@ -343,17 +321,36 @@ describe('dropDuplicates eviction index buckets', () => {
         expect(await stateOf(op, p)).toEqual({ keys: [], index: [], buckets: 0 });
       });
 
-      it('keeps many keys per bucket and rewrites a straddling bucket with exactly its remaining entries', async () => {
+      it('a restart skips the evicted entries of a straddling record: a key evicted and added again keeps its new expiry', async () => {
+        const p = provider();
+        const first = plan(dropDuplicatesWithinWatermark(['id']));
+        await run(first, p, 0, [row('a', T0), row('b', T0 + 3)], 0); // one record, maxExpiry T0 + 3 + DELAY
+        expect(await run(first, p, 1, [], T0 + DELAY)).toMatchObject({ evicted: 1 }); // a evicted, record kept
+        expect((await run(first, p, 2, [row('a', T0 + 20 * MIN)], T0 + DELAY)).ids).toEqual(['a']);
+        expect((await stateOf(first, p)).buckets).toBe(2);
+        const restarted = plan(dropDuplicatesWithinWatermark(['id']));
+        // a is remembered until T0 + 30 min (not its stale entry's T0 + DELAY): a duplicate, and only b evicts.
+        expect(await run(restarted, p, 3, [row('a', T0 + 21 * MIN)], T0 + DELAY + 3)).toMatchObject({
+          ids: [],
+          dropped: 1,
+          evicted: 1,
+        });
+        expect((await stateOf(restarted, p)).index).toEqual([[T0 + 30 * MIN, 'a']]);
+        expect((await stateOf(restarted, p)).buckets).toBe(1);
+      });
+
+      it('keeps many keys per record; a record straddling the watermark keeps exactly its remaining keys', async () => {
         const p = provider();
         const op = plan(dropDuplicatesWithinWatermark(['id']));
-        // 4000 keys with expiries 3 ms apart: 3334 in one bucket, the rest in the next; in 3 batches.
+        // 4000 keys with expiries 3 ms apart: 3334 in one bucket, the rest in the next; in 3 batches, so
+        // four records: the first bucket's keys of each batch and the second bucket's of the last.
         const all = Array.from({ length: 4000 }, (_, i) => row(`k${i}`, T0 + i * 3));
         const model = new Model((ts) => ts + DELAY);
         for (let b = 0; b < 3; b++) {
           const rows = all.slice(b * 1350, (b + 1) * 1350 + 300); // overlapping: duplicates across batches
           expect(await run(op, p, b, rows, 0)).toEqual(model.run(rows, 0));
         }
-        expect((await stateOf(op, p)).buckets).toBe(2);
+        expect((await stateOf(op, p)).buckets).toBe(4);
         let batch = 3;
         for (const wm of [T0 + DELAY + 4_500, T0 + DELAY + 4_500 + 3 * 777, T0 + DELAY + 9_999, T0 + DELAY + 10_002]) {
           const rows = all.filter((_, i) => i % 7 === 0);

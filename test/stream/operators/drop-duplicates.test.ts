@@ -9,6 +9,8 @@ import { MemoryStateStoreProvider } from '../../../state/memory-store.js';
 import type { DeadLetter, OperatorMetrics, OperatorSpec, StreamOperator } from '../../../stream/operator.js';
 import { dropDuplicates, dropDuplicatesWithinWatermark } from '../../../stream/operators/drop-duplicates.js';
 import type { Row, RowGroup } from '../../../stream/types.js';
+import { keyLog, type StateEntryParts } from '../../kit/dedup-log.js';
+import { withTurnCount } from '../../kit/event-loop-turns.js';
 
 const T0 = Date.parse('2024-01-01T12:00:00Z');
 const MIN = 60_000;
@@ -78,30 +80,8 @@ class Harness {
 
 const ids = (rows: Row[]) => rows.map((r) => r.id);
 
-/** The entries of the eviction index buckets (['e', start] → packed entries): [expiry, ...key values], sorted. */
-function indexEntries(keys: { key: KeyPart[]; value: Uint8Array }[]): KeyPart[][] {
-  const out: KeyPart[][] = [];
-  for (const { key, value } of keys) {
-    if (key[0] !== 'e') continue;
-    expect(value[0]).toBe(1);
-    const view = new DataView(value.buffer, value.byteOffset, value.length);
-    let at = 1;
-    while (at < value.length) {
-      const expiry = view.getFloat64(at);
-      at += 8;
-      let length = 0;
-      for (let shift = 0; ; shift += 7) {
-        const byte = value[at++]!;
-        length |= (byte & 0x7f) << shift;
-        if (byte < 0x80) break;
-      }
-      expect(key[1] as number).toBeLessThanOrEqual(expiry);
-      out.push([expiry, ...decodeKey(value.subarray(at, at + length))]);
-      at += length;
-    }
-  }
-  return out.sort((a, b) => (a[0] as number) - (b[0] as number) || String(a[1]).localeCompare(String(b[1])));
-}
+/** The remembered keys of the key log: [expiry, ...key values], sorted. */
+const indexEntries = (entries: StateEntryParts[]) => keyLog(entries).index;
 
 for (const [label, maxCachedRows] of [
   ['mirrored', undefined],
@@ -220,7 +200,7 @@ for (const [label, maxCachedRows] of [
     const provider = () => new MemoryStateStoreProvider({ maxCachedRows });
     const wm = { column: 'ts', delayMs: 10 * MIN };
 
-    it('remembers a key until the watermark passes its first event time + delay, via the eviction index', async () => {
+    it('remembers a key until the watermark passes its first event time + delay, via the key log', async () => {
       const h = new Harness(dropDuplicatesWithinWatermark(['id']), wm, provider());
       const at = (m: number) => new Date(T0 + m * MIN).toISOString();
       const first = await h.run([
@@ -244,8 +224,8 @@ for (const [label, maxCachedRows] of [
       );
       expect(ids(second.rows)).toEqual([]);
       expect(second.metrics.custom.numKeysEvicted).toBe(1);
-      // The keys live only in the eviction index (and in the operator's memory).
-      expect((await h.stateKeys()).filter((k) => k[0] !== 'e')).toEqual([]);
+      // The keys live only in the key log (and in the operator's memory).
+      expect((await h.stateKeys()).filter((k) => k[0] !== 'e' && k[0] !== 'w')).toEqual([]);
       expect(second.metrics.stateRows).toEqual({ total: 1, updated: 0, removed: 1 });
       expect(indexEntries(await h.stateEntries())).toEqual([[T0 + 15 * MIN, 'b']]);
       const third = await h.run(
@@ -270,6 +250,15 @@ for (const [label, maxCachedRows] of [
         [T0 + 31 * MIN, 'a'],
         [T0 + 41 * MIN, 'b'],
       ]);
+    });
+
+    it('yields to the event loop between slices of a large group', async () => {
+      const h = new Harness(dropDuplicatesWithinWatermark(['id']), wm, provider());
+      const input = Array.from({ length: 5_000 }, (_, i) => ({ id: `k${i % 3_000}`, ts: T0 + i }));
+      const { value: out, turns } = await withTurnCount(() => h.run(input));
+      expect(turns).toBeGreaterThanOrEqual(4); // 5 000 rows in slices of 1024
+      expect(ids(out.rows)).toEqual(input.slice(0, 3_000).map((r) => r.id));
+      expect(out.metrics.custom.numDuplicatesDropped).toBe(2_000);
     });
 
     it('dead-letters rows without an event time; they do not claim their key', async () => {
@@ -297,7 +286,7 @@ for (const [label, maxCachedRows] of [
       expect(ids(replay.rows)).toEqual(ids(second.rows));
       expect(replay.metrics.custom.numKeysEvicted).toBe(second.metrics.custom.numKeysEvicted);
       expect(second.metrics.custom.numKeysEvicted).toBeGreaterThan(0);
-      // The state is the index: the keys first seen after the evicted 400 s, each once.
+      // The state is the log: the keys first seen after the evicted 400 s, each once.
       const indexed = indexEntries(await h.stateEntries()).map((e) => e[1]);
       expect(new Set(indexed).size).toBe(indexed.length);
       expect(indexed.length).toBe(replay.metrics.stateRows?.total);

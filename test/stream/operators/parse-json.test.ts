@@ -3,10 +3,12 @@
 
 import { describe, expect, it } from 'vitest';
 import type { DataType, StructType } from '../../../sinks/schema.js';
+import { rowsOf } from '../../../stream/column-rows.js';
 import { jsonValueConformer } from '../../../stream/input/conform-json.js';
 import type { BatchContext, DeadLetter } from '../../../stream/operator.js';
 import { parseJson } from '../../../stream/operators/parse-json.js';
-import type { Row, RowGroup } from '../../../stream/types.js';
+import type { Row } from '../../../stream/types.js';
+import { withTurnCount } from '../../kit/event-loop-turns.js';
 import { prng } from '../../kit/prng.js';
 
 const field = (name: string, type: DataType) => ({ name, type, nullable: true, metadata: {} });
@@ -24,12 +26,13 @@ const SCHEMA: StructType = {
   ],
 };
 
-function run(
+async function run(
   rows: Row[],
   options: Parameters<typeof parseJson>[1] = {},
   schema = SCHEMA,
-): { rows: Row[]; deadLetters: Omit<DeadLetter, 'operator'>[] } {
-  const operator = parseJson(schema, options).plan({
+  columnar = false,
+): Promise<{ rows: Row[]; deadLetters: Omit<DeadLetter, 'operator'>[]; columns?: number }> {
+  const planned = parseJson(schema, options).plan({
     index: 0,
     outputMode: 'append',
     schema: undefined,
@@ -37,6 +40,7 @@ function run(
     statefulUpstream: [],
     aggregated: false,
   });
+  const operator = columnar ? planned.columnar!() : planned;
   const deadLetters: Omit<DeadLetter, 'operator'>[] = [];
   const ctx = {
     batchId: 0,
@@ -47,15 +51,20 @@ function run(
     deadLetter: (letter) => deadLetters.push(letter),
     proposeWatermark: () => {},
   } satisfies BatchContext;
-  const out = operator.process([{ partition: 'p0', rows }], ctx) as RowGroup[];
-  return { rows: out[0]!.rows, deadLetters };
+  const out = await operator.process([{ partition: 'p0', rows }], ctx);
+  const columns = out[0]!.columns;
+  return {
+    rows: columns === undefined ? out[0]!.rows : [...rowsOf(columns), ...out[0]!.rows],
+    deadLetters,
+    ...(columns !== undefined ? { columns: columns.batch.length } : {}),
+  };
 }
 
 /** Rows and their key order, so that a fresh row kept as is and a copied row compare alike. */
 const shape = (row: Row) => Object.entries(row);
 
 describe('parseJson', () => {
-  it('gives the conformed rows and dead letters of random lines, kept columns included', () => {
+  it('gives the conformed rows and dead letters of random lines, kept columns included', async () => {
     const rand = prng(3);
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
     const values: Record<string, readonly unknown[]> = {
@@ -84,7 +93,7 @@ describe('parseJson', () => {
     }
     const conform = jsonValueConformer(SCHEMA);
     const input = lines.map((value, offset) => ({ value, offset }));
-    const { rows, deadLetters } = run(input, { keep: ['offset'] });
+    const { rows, deadLetters } = await run(input, { keep: ['offset'] });
     const expectedRows: Row[] = [];
     const expectedLetters: Omit<DeadLetter, 'operator'>[] = [];
     for (const row of input) {
@@ -110,8 +119,8 @@ describe('parseJson', () => {
     for (const row of rows) expect(Object.getPrototypeOf(row)).toBe(Object.prototype);
   });
 
-  it('names the field of a rejected value', () => {
-    const { deadLetters } = run([
+  it('names the field of a rejected value', async () => {
+    const { deadLetters } = await run([
       { value: '{"id":"a","tags":[1,"x"]}' },
       { value: '{"ts":"2024-01-02T03:04:05"}' },
       { value: '[]' },
@@ -123,7 +132,7 @@ describe('parseJson', () => {
     ]);
   });
 
-  it('copies already-parsed objects: the source row and its value are left alone', () => {
+  it('copies already-parsed objects: the source row and its value are left alone', async () => {
     const value = {
       id: 'a',
       n: 1,
@@ -136,16 +145,16 @@ describe('parseJson', () => {
     };
     const source = { value, offset: 9 };
     const before = structuredClone(source);
-    const { rows } = run([source], { keep: ['offset'] });
+    const { rows } = await run([source], { keep: ['offset'] });
     expect(rows).toEqual([{ ...value, offset: 9 }]);
     expect(rows[0]).not.toBe(value);
     expect(source).toEqual(before);
   });
 
-  it('parses bytes and routes null values, keeping __proto__ keys as own data', () => {
+  it('parses bytes and routes null values, keeping __proto__ keys as own data', async () => {
     const schema: StructType = { type: 'struct', fields: [field('__proto__', 'string'), field('a', 'long')] };
     const bytes = new TextEncoder().encode('{"__proto__":"x","a":1}');
-    const { rows, deadLetters } = run(
+    const { rows, deadLetters } = await run(
       [{ value: bytes }, { value: '{"__proto__":{"p":1},"a":2}' }, { value: null }],
       {},
       schema,
@@ -167,5 +176,20 @@ describe('parseJson', () => {
       ],
     ]);
     expect(deadLetters.map((d) => d.reason)).toEqual(["column 'value' is null"]);
+  });
+
+  it('yields to the event loop between slices of a large group, on both paths, with the same output', async () => {
+    const schema: StructType = { type: 'struct', fields: [field('id', 'string'), field('n', 'long')] };
+    const input = Array.from({ length: 10_000 }, (_, i) => ({
+      value: i % 997 === 0 ? '{bad' : `{"id":"e${i}","n":${i}}`,
+    }));
+    for (const columnar of [false, true]) {
+      const { value: out, turns } = await withTurnCount(() => run(input, {}, schema, columnar));
+      // 10 000 rows in slices of 1024: the loop ran between them (a synchronous pass would give 0 turns).
+      expect(turns).toBeGreaterThanOrEqual(9);
+      expect(out.columns).toBe(columnar ? 10_000 - 11 : undefined);
+      expect(out.rows.map((r) => r.n)).toEqual(input.flatMap((_, i) => (i % 997 === 0 ? [] : [i])));
+      expect(out.deadLetters.map((l) => (l.row as Row).value)).toEqual(Array(11).fill('{bad'));
+    }
   });
 });
