@@ -7,12 +7,12 @@ setFlagsFromString('--expose-gc');
 /** A full, synchronous garbage collection. */
 export const gc = runInNewContext('gc') as () => void;
 
-/** Max of process.memoryUsage().rss sampled every 20 ms (and on demand) while running. */
+/** Max of process.memoryUsage.rss() sampled every 20 ms (and on demand) while running. */
 export class RssSampler {
-  peak = process.memoryUsage().rss;
+  peak = process.memoryUsage.rss();
   private readonly timer = setInterval(() => this.sample(), 20);
   sample(): void {
-    const rss = process.memoryUsage().rss;
+    const rss = process.memoryUsage.rss();
     if (rss > this.peak) this.peak = rss;
   }
   stop(): number {
