@@ -65,6 +65,25 @@ function compareBytes(a: Uint8Array, aStart: number, aEnd: number, bStart: numbe
   return aEnd - aStart - (bEnd - bStart);
 }
 
+/** One column's storage as plain data: typed arrays (transferable between threads) and clonable values. */
+export interface ColumnParts {
+  valid: Uint8Array;
+  numbers: Float64Array | undefined;
+  big: Map<number, bigint> | undefined;
+  offsets: Int32Array | undefined;
+  bytes: Uint8Array;
+  pos: number;
+  samples: unknown[] | undefined;
+  forms: Uint8Array | undefined;
+}
+
+/** A ColumnBatch as plain data (ColumnBatch.parts / ColumnBatch.fromParts), e.g. to post it to another thread. */
+export interface ColumnBatchParts {
+  capacity: number;
+  length: number;
+  columns: ColumnParts[];
+}
+
 class Column {
   readonly kind: number;
   /** Per row: 1 when the value is present. */
@@ -93,9 +112,31 @@ class Column {
     readonly type: string,
     readonly nullable: boolean,
     capacity: number,
+    parts?: ColumnParts,
   ) {
     this.kind =
       type === 'string' ? UTF8 : type === 'long' || type === 'timestamp' ? INT64 : type === 'boolean' ? BOOL : NUMBER;
+    if (parts !== undefined) {
+      const kind = this.kind;
+      const fits =
+        parts.valid.length >= capacity &&
+        (kind === UTF8) === (parts.offsets !== undefined && parts.numbers === undefined) &&
+        (parts.offsets === undefined || parts.offsets.length > capacity) &&
+        (parts.numbers === undefined || parts.numbers.length >= capacity) &&
+        (parts.samples !== undefined) === (type === 'timestamp' || type === 'date') &&
+        (parts.forms !== undefined) === (type === 'timestamp') &&
+        parts.pos <= parts.bytes.length;
+      if (!fits) throw new Error(`ColumnBatch.fromParts: the parts of column '${name}' do not fit a ${type} column`);
+      this.valid = parts.valid;
+      this.numbers = parts.numbers;
+      this.big = parts.big;
+      this.offsets = parts.offsets;
+      this.bytes = parts.bytes;
+      this.pos = parts.pos;
+      this.samples = parts.samples;
+      this.forms = parts.forms;
+      return;
+    }
     this.valid = new Uint8Array(capacity);
     this.numbers = this.kind === UTF8 ? undefined : new Float64Array(capacity);
     this.offsets = this.kind === UTF8 ? new Int32Array(capacity + 1) : undefined;
@@ -142,9 +183,45 @@ export class ColumnBatch {
   constructor(
     readonly schema: StructType,
     readonly capacity: number,
+    parts?: ColumnBatchParts,
   ) {
     if (!columnBatchSupports(schema)) throw new Error('ColumnBatch: the schema has a column type it cannot hold');
-    this.columns = schema.fields.map((f) => new Column(f.name, f.type as string, f.nullable, capacity));
+    if (parts !== undefined && (parts.columns.length !== schema.fields.length || parts.length > capacity)) {
+      throw new Error('ColumnBatch.fromParts: the parts do not fit the schema');
+    }
+    this.columns = schema.fields.map(
+      (f, c) => new Column(f.name, f.type as string, f.nullable, capacity, parts?.columns[c]),
+    );
+    if (parts !== undefined) this.length = parts.length;
+  }
+
+  /** The batch made from `parts` (of a batch of this schema): its arrays are taken over, not copied. */
+  static fromParts(schema: StructType, parts: ColumnBatchParts): ColumnBatch {
+    return new ColumnBatch(schema, parts.capacity, parts);
+  }
+
+  /**
+   * The batch's storage as plain data (only between rows), and the buffers to transfer when posting it
+   * to another thread; the batch must not be used after they were transferred.
+   */
+  parts(): { parts: ColumnBatchParts; transfer: ArrayBuffer[] } {
+    const transfer = new Set<ArrayBuffer>();
+    const columns = this.columns.map((column): ColumnParts => {
+      for (const array of [column.valid, column.numbers, column.offsets, column.bytes, column.forms]) {
+        if (array !== undefined && array.buffer instanceof ArrayBuffer) transfer.add(array.buffer);
+      }
+      return {
+        valid: column.valid,
+        numbers: column.numbers,
+        big: column.big,
+        offsets: column.offsets,
+        bytes: column.bytes,
+        pos: column.pos,
+        samples: column.samples,
+        forms: column.forms,
+      };
+    });
+    return { parts: { capacity: this.capacity, length: this.length, columns }, transfer: [...transfer] };
   }
 
   /** Index of the column named `name`, or -1. */

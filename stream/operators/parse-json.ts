@@ -4,12 +4,13 @@
 
 import { isWellFormed, writeUtf8 } from '../../common/strings.js';
 import { YIELD_EVERY_ROWS, yieldToEventLoop } from '../../common/yield.js';
-import { ColumnBatch } from '../../sinks/parquet/column-batch.js';
-import { RejectedValue } from '../../sinks/parquet/errors.js';
+import type { ColumnBatch } from '../../sinks/parquet/column-batch.js';
 import type { StructType } from '../../sinks/schema.js';
 import { SourcedColumnRows } from '../column-rows.js';
-import { JsonRejection, parsedJsonConformer } from '../input/conform-json.js';
+import { parsedJsonConformer } from '../input/conform-json.js';
 import { JsonColumnScanner } from '../input/json-columns.js';
+import { defaultScanPool, MIN_POOLED_RECORDS } from '../input/scan-pool.js';
+import { JsonRejectionReason, parseRecord, scanRecords } from '../input/scan-records.js';
 import { type BatchContext, type OperatorSpec, operatorBase, type StreamOperator } from '../operator.js';
 import { rowMaker } from '../row-maker.js';
 import type { Row, RowGroup } from '../types.js';
@@ -19,11 +20,6 @@ export interface ParseJsonOptions {
   column?: string;
   /** Source columns to keep next to the parsed fields (e.g. ['topic', 'partition', 'offset']). */
   keep?: readonly string[];
-}
-
-function preview(value: unknown): string {
-  const text = typeof value === 'string' ? value : String(value);
-  return text.length > 60 ? `${text.slice(0, 60)}…` : text;
 }
 
 /**
@@ -68,34 +64,9 @@ export function parseJson(schema: StructType, options: ParseJsonOptions = {}): O
 
       /** The row of one input row, or undefined after sending it to `reject` with the reason. */
       const parseRow = (row: Row, reject: (reason: string) => void): Row | undefined => {
-        const raw = row[column];
-        let parsed: unknown;
-        // Fresh: made here by JSON.parse, so a value that already fits may be the row itself.
-        let fresh = true;
-        if (typeof raw === 'string') {
-          try {
-            parsed = JSON.parse(raw);
-          } catch (error) {
-            reject(`column '${column}' is not valid JSON (${(error as Error).message}): ${preview(raw)}`);
-            return undefined;
-          }
-        } else if (raw instanceof Uint8Array) {
-          try {
-            parsed = JSON.parse(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('utf8'));
-          } catch (error) {
-            reject(`column '${column}' is not valid JSON (${(error as Error).message})`);
-            return undefined;
-          }
-        } else if (raw === null || raw === undefined) {
-          reject(`column '${column}' is null`);
-          return undefined;
-        } else {
-          parsed = raw;
-          fresh = false;
-        }
-        const result = conform(parsed, fresh);
-        if (result instanceof JsonRejection) {
-          reject(result.field ? `field '${result.field}': ${result.reason}` : result.reason);
+        const result = parseRecord(row[column], column, conform);
+        if (result instanceof JsonRejectionReason) {
+          reject(result.reason);
           return undefined;
         }
         if (make === undefined) return result;
@@ -152,18 +123,11 @@ export function parseJson(schema: StructType, options: ParseJsonOptions = {}): O
   };
 }
 
-/** Records seen before the columnar path may give up on a group whose records it mostly declines. */
-const COLUMNAR_PROBE = 512;
-// A plain Uint8Array (not a Buffer): its subarrays, which the scanner's copies take, are cheaper.
-const scratchOf = (size: number) => new Uint8Array(Math.max(4096, size));
-let scratch = scratchOf(0);
-
 /**
- * The columnar path of parseJson for one group: each record's UTF-8 scanned into a ColumnBatch; a
- * record the scanner declines takes the row path (parseRow) and its row is appended in its place, or
- * it is a dead letter. Undefined — nothing emitted, the caller runs the row path on the whole group —
- * when more than one record in 8 is declined, or a row the row path makes cannot be held in the batch
- * (the row path hands it on, and a later operator or the writer decides).
+ * The columnar path of parseJson for one group: its records packed as UTF-8 and scanned into a
+ * ColumnBatch (scanRecords), in a scan worker when the group is large and every record is packed text
+ * (or every one bytes), else on this thread; the dead letters are sent here with their source rows.
+ * Undefined (nothing emitted) when the caller must run the row path on the whole group.
  */
 async function scanGroup(
   group: RowGroup,
@@ -174,37 +138,51 @@ async function scanGroup(
 ): Promise<{ batch: ColumnBatch; origin: Int32Array } | undefined> {
   const rows = group.rows;
   const n = rows.length;
-  const batch = new ColumnBatch(schema, n);
-  const scanner = new JsonColumnScanner(schema, batch);
-  const origin = new Int32Array(n);
-  const letters: { reason: string; row: Row }[] = [];
-  let declined = 0;
+  let size = 64;
   for (let i = 0; i < n; i++) {
-    if (i > 0 && i % YIELD_EVERY_ROWS === 0) await yieldToEventLoop();
-    const row = rows[i]!;
-    const raw = row[column];
-    let taken = false;
-    if (typeof raw === 'string') {
-      // Lone surrogates would be written as U+FFFD: such text takes the row path.
-      if (raw.length * 3 > scratch.length) scratch = scratchOf(raw.length * 3);
-      taken = isWellFormed(raw) && scanner.scan(scratch, 0, writeUtf8(scratch, raw, 0));
-    } else if (raw instanceof Uint8Array) taken = scanner.scan(raw, 0, raw.length);
-    if (taken) {
-      origin[batch.length - 1] = i;
-      continue;
-    }
-    declined++;
-    if (i + 1 >= COLUMNAR_PROBE && declined * 8 > i + 1) return undefined;
-    const parsed = parseRow(row, (reason) => letters.push({ reason, row }));
-    if (parsed === undefined) continue;
-    try {
-      batch.appendRow(parsed);
-    } catch (error) {
-      if (error instanceof RejectedValue) return undefined;
-      throw error;
-    }
-    origin[batch.length - 1] = i;
+    const raw = rows[i]![column];
+    if (typeof raw === 'string' || raw instanceof Uint8Array) size += raw.length;
   }
-  for (const { reason, row } of letters) ctx.deadLetter({ partition: group.partition, reason, row });
-  return { batch, origin };
+  let bytes = new Uint8Array(size);
+  const ends = new Int32Array(n);
+  let rowOnly: Uint8Array | undefined;
+  let texts = 0;
+  let at = 0;
+  const room = (more: number) => {
+    if (at + more <= bytes.length) return;
+    const next = new Uint8Array(Math.max(bytes.length * 2, at + more));
+    next.set(bytes.subarray(0, at));
+    bytes = next;
+  };
+  for (let i = 0; i < n; i++) {
+    if (i > 0 && i % (8 * YIELD_EVERY_ROWS) === 0) await yieldToEventLoop();
+    const raw = rows[i]![column];
+    if (typeof raw === 'string' && isWellFormed(raw)) {
+      // Lone surrogates would be written as U+FFFD: such text takes the row path (rowOnly).
+      // Sized for one byte per character; the exact length only where 3 per character might not fit.
+      if (at + raw.length * 3 > bytes.length) room(Buffer.byteLength(raw, 'utf8'));
+      at += writeUtf8(bytes, raw, at);
+      texts++;
+    } else if (raw instanceof Uint8Array) {
+      room(raw.length);
+      bytes.set(raw, at);
+      at += raw.length;
+    } else {
+      rowOnly ??= new Uint8Array(n);
+      rowOnly[i] = 1;
+    }
+    ends[i] = at;
+  }
+  const records = { bytes, ends, rowOnly };
+  const pool =
+    n >= MIN_POOLED_RECORDS && rowOnly === undefined && (texts === 0 || texts === n) ? defaultScanPool() : null;
+  const scanned =
+    pool !== null
+      ? await pool.scan({ schema, column, records, n, text: texts === n })
+      : await scanRecords(schema, records, n, (i, reject) => parseRow(rows[i]!, reject));
+  if (scanned === undefined) return undefined;
+  for (const { record, reason } of scanned.letters) {
+    ctx.deadLetter({ partition: group.partition, reason, row: rows[record]! });
+  }
+  return { batch: scanned.batch, origin: scanned.origin };
 }

@@ -9,7 +9,6 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { deltaSink } from '../../sinks/delta/stream-sink.js';
 import { DeltaTable } from '../../sinks/delta/table.js';
-import type { PrimitiveType, StructType } from '../../sinks/schema.js';
 import { MemoryStateStoreProvider } from '../../state/memory-store.js';
 import { MemoryObjectStore } from '../../storage/memory.js';
 import { ManualClock } from '../../stream/clock.js';
@@ -22,21 +21,10 @@ import { GeneratorSource } from '../../stream/sources/generator.js';
 import { Trigger } from '../../stream/trigger.js';
 import type { Row } from '../../stream/types.js';
 import { readStream } from '../../stream/write-stream.js';
+import { FLAT_SCHEMA, field } from '../kit/flat-schema.js';
 import { prng } from '../kit/prng.js';
 
-const field = (name: string, type: PrimitiveType) => ({ name, type, nullable: true, metadata: {} });
-const SCHEMA: StructType = {
-  type: 'struct',
-  fields: [
-    field('id', 'string'),
-    field('n', 'long'),
-    field('score', 'double'),
-    field('ok', 'boolean'),
-    field('small', 'integer'),
-    field('ts', 'timestamp'),
-    field('day', 'date'),
-  ],
-};
+const SCHEMA = FLAT_SCHEMA;
 const T0 = Date.parse('2024-05-01T00:00:00Z');
 const PARTITIONS = 3;
 const PER_PARTITION = 1_500;

@@ -452,6 +452,26 @@ describe('retain, appendBatch and reading values back', () => {
     expect(() => new ColumnBatch(other, 10).appendBatch(batchOf(rows.slice(0, 2)))).toThrow(/column 0/);
   });
 
+  it('parts and fromParts: a batch posted to another thread (structured clone) equals the original', () => {
+    {
+      const batch = batchOf(rows, SCHEMA, rows.length + 7);
+      // With a big long (beyond 2^53): every kind of storage travels.
+      batch.appendRow({ ...rows[0], l: 2n ** 60n + 1n });
+      const { parts, transfer } = batch.parts();
+      const copy = ColumnBatch.fromParts(SCHEMA, structuredClone(parts, { transfer }));
+      expect(batch.parts().parts.columns[0]!.valid.byteLength).toBe(0); // transferred away
+      expectSameAsEncodeRows(copy, 0, rows.length + 1, [...rows, { ...rows[0], l: 2n ** 60n + 1n }], options);
+      // The copy takes more rows like any batch.
+      copy.appendRow(rows[1]!);
+      expectSameAsEncodeRows(copy, rows.length + 1, rows.length + 2, [rows[1]!], options);
+      // Parts of another schema or too few rows' room are refused.
+      const other = batchOf(rows.slice(0, 10), SCHEMA, 10).parts().parts;
+      expect(() => ColumnBatch.fromParts(struct(field('x', 'string')), other)).toThrow(/do not fit/);
+      expect(() => new ColumnBatch(SCHEMA, 11, other)).toThrow(/do not fit/);
+      expect(() => new ColumnBatch(SCHEMA, 10, { ...other, length: 11 })).toThrow(/do not fit/);
+    }
+  });
+
   it('the accessors give what the row path holds', () => {
     const batch = batchOf(rows);
     const s = batch.indexOf('s');

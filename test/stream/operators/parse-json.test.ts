@@ -6,6 +6,7 @@ import { YIELD_EVERY_ROWS } from '../../../common/yield.js';
 import type { DataType, StructType } from '../../../sinks/schema.js';
 import { rowsOf } from '../../../stream/column-rows.js';
 import { jsonValueConformer } from '../../../stream/input/conform-json.js';
+import { defaultScanPool } from '../../../stream/input/scan-pool.js';
 import type { BatchContext, DeadLetter } from '../../../stream/operator.js';
 import { parseJson } from '../../../stream/operators/parse-json.js';
 import type { Row } from '../../../stream/types.js';
@@ -179,18 +180,26 @@ describe('parseJson', () => {
     expect(deadLetters.map((d) => d.reason)).toEqual(["column 'value' is null"]);
   });
 
-  it('yields to the event loop between slices of a large group, on both paths, with the same output', async () => {
+  it('yields to the event loop between slices of a large group, on each path, with the same output', async () => {
     const schema: StructType = { type: 'struct', fields: [field('id', 'string'), field('n', 'long')] };
-    const input = Array.from({ length: 10_000 }, (_, i) => ({
+    const input: Row[] = Array.from({ length: 10_000 }, (_, i) => ({
       value: i % 997 === 0 ? '{bad' : `{"id":"e${i}","n":${i}}`,
     }));
-    for (const columnar of [false, true]) {
-      const { value: out, turns } = await withTurnCount(() => run(input, {}, schema, columnar));
+    // The row path; columns scanned in the scan pool (a large group of text records); columns scanned
+    // on this thread (a record only the row path takes: a null).
+    for (const path of ['rows', 'pool', 'here'] as const) {
+      const rows = path === 'here' ? [...input.slice(0, 5_000), { value: null }, ...input.slice(5_000)] : input;
+      const tasks = defaultScanPool()?.tasks ?? 0;
+      const { value: out, turns } = await withTurnCount(() => run(rows, {}, schema, path !== 'rows'));
+      expect(defaultScanPool()?.tasks ?? 0).toBe(path === 'pool' ? tasks + 1 : tasks);
       // 10 000 rows in slices: the loop ran between them (a synchronous pass would give 0 turns).
       expect(turns).toBeGreaterThanOrEqual(Math.floor(9_999 / YIELD_EVERY_ROWS));
-      expect(out.columns).toBe(columnar ? 10_000 - 11 : undefined);
+      expect(out.columns).toBe(path === 'rows' ? undefined : 10_000 - 11);
       expect(out.rows.map((r) => r.n)).toEqual(input.flatMap((_, i) => (i % 997 === 0 ? [] : [i])));
-      expect(out.deadLetters.map((l) => (l.row as Row).value)).toEqual(Array(11).fill('{bad'));
+      const letters = out.deadLetters.map((l) => (l.row as Row).value);
+      expect(letters).toEqual(
+        path === 'here' ? [...Array(6).fill('{bad'), null, ...Array(5).fill('{bad')] : Array(11).fill('{bad'),
+      );
     }
   });
 });
