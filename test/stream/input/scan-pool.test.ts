@@ -3,7 +3,7 @@
 // text and for bytes, with records the scanner declines and records only the row path takes; a group
 // mostly declined falls back to the row path in both; a worker that dies fails the task retryably.
 
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { JsonScanPool } from '../../../stream/input/scan-pool.js';
 import { type PackedRecords, runScanTask, type ScanTask } from '../../../stream/input/scan-records.js';
 import { FLAT_SCHEMA } from '../../kit/flat-schema.js';
@@ -112,6 +112,27 @@ describe('JsonScanPool', () => {
       await expect(dying.scan(task)).rejects.toMatchObject({ code: 'WORKER_EXITED', retryable: true });
     } finally {
       await dying.close();
+    }
+  });
+
+  it('the default pool: none unless LAKESTREAM_SCAN_WORKERS names a size; a bad value is INVALID_ARGUMENT', async () => {
+    const fresh = async (value: string | undefined) => {
+      vi.resetModules();
+      if (value === undefined) delete process.env.LAKESTREAM_SCAN_WORKERS;
+      else process.env.LAKESTREAM_SCAN_WORKERS = value;
+      return (await import('../../../stream/input/scan-pool.js')).defaultScanPool;
+    };
+    try {
+      expect((await fresh(undefined))()).toBeNull();
+      expect((await fresh('0'))()).toBeNull();
+      const two = (await fresh('2'))();
+      expect(two?.size).toBe(2);
+      await two?.close();
+      const bad = await fresh('two');
+      expect(() => bad()).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+      expect(() => bad()).toThrow(/LAKESTREAM_SCAN_WORKERS=two/);
+    } finally {
+      delete process.env.LAKESTREAM_SCAN_WORKERS;
     }
   });
 });

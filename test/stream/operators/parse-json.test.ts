@@ -1,12 +1,12 @@
 // parseJson(schema): rows out, dead letters with the field path, kept columns, and values that are
 // already parsed objects (never aliased or mutated).
 
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { YIELD_EVERY_ROWS } from '../../../common/yield.js';
 import type { DataType, StructType } from '../../../sinks/schema.js';
 import { rowsOf } from '../../../stream/column-rows.js';
 import { jsonValueConformer } from '../../../stream/input/conform-json.js';
-import { defaultScanPool } from '../../../stream/input/scan-pool.js';
+import { defaultScanPool, SCAN_POOL_SIZE_ENV } from '../../../stream/input/scan-pool.js';
 import type { BatchContext, DeadLetter } from '../../../stream/operator.js';
 import { parseJson } from '../../../stream/operators/parse-json.js';
 import type { Row } from '../../../stream/types.js';
@@ -64,6 +64,12 @@ async function run(
 
 /** Rows and their key order, so that a fresh row kept as is and a copied row compare alike. */
 const shape = (row: Row) => Object.entries(row);
+
+// The default scan pool (off unless configured) with one worker, for the large-group test below.
+process.env[SCAN_POOL_SIZE_ENV] = '1';
+afterAll(() => {
+  delete process.env[SCAN_POOL_SIZE_ENV];
+});
 
 describe('parseJson', () => {
   it('gives the conformed rows and dead letters of random lines, kept columns included', async () => {
