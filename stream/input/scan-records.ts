@@ -87,7 +87,7 @@ export async function scanRecords(
 }
 
 /** The start of a reason's preview of a record's text. */
-export function preview(value: unknown): string {
+function preview(value: unknown): string {
   const text = typeof value === 'string' ? value : String(value);
   return text.length > 60 ? `${text.slice(0, 60)}…` : text;
 }

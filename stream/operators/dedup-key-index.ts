@@ -128,14 +128,6 @@ export class DedupKeyIndex {
     return entry;
   }
 
-  /** Forgets the key of `entry` (one add returned in this batch); whether it was remembered. */
-  removeEntry(entry: number): boolean {
-    if (this.alive[entry] !== 1) return false;
-    const slot = this.slotOfEntry(entry);
-    this.removeAt(slot);
-    return true;
-  }
-
   /**
    * Forgets every key whose expiry is <= `watermark` (one pass over the entries' expiries, skipped
    * while no expiry can be that low); returns how many.
