@@ -31,11 +31,7 @@ export interface ScannedRecords {
 }
 
 /** ScannedRecords as plain data, as a scan worker posts it back. */
-export interface ScannedParts {
-  parts: ColumnBatchParts;
-  origin: Int32Array;
-  letters: { record: number; reason: string }[];
-}
+export type ScannedParts = Omit<ScannedRecords, 'batch'> & { parts: ColumnBatchParts };
 
 /** The row of record `i` by the row path, or undefined after calling `reject` with the reason. */
 export type RowPath = (record: number, reject: (reason: string) => void) => Row | undefined;
@@ -44,7 +40,7 @@ export type RowPath = (record: number, reject: (reason: string) => void) => Row 
 const COLUMNAR_PROBE = 512;
 
 /**
- * Scans `n` records into a ColumnBatch of `schema`; `rowPath` makes the row of a record the scanner
+ * Scans the records into a ColumnBatch of `schema`; `rowPath` makes the row of a record the scanner
  * declines. Undefined — the caller runs the row path on the whole group — when more than one record in
  * 8 is declined, or a row the row path makes cannot be held in the batch (the row path hands it on,
  * and a later operator or the writer decides). Yields to the event loop between slices of records.
@@ -52,10 +48,10 @@ const COLUMNAR_PROBE = 512;
 export async function scanRecords(
   schema: StructType,
   records: PackedRecords,
-  n: number,
   rowPath: RowPath,
 ): Promise<ScannedRecords | undefined> {
   const { bytes, ends, rowOnly } = records;
+  const n = ends.length;
   const batch = new ColumnBatch(schema, n);
   const scanner = new JsonColumnScanner(schema, batch);
   const origin = new Int32Array(n);
@@ -143,17 +139,16 @@ export interface ScanTask {
   /** The parsed column's name (for reasons). */
   column: string;
   records: PackedRecords;
-  n: number;
   /** The records were text (decoded from UTF-8 for the row path) rather than bytes. */
   text: boolean;
 }
 
 /** Runs a ScanTask (in a scan worker): scanRecords with the row path on the packed records. */
 export async function runScanTask(task: ScanTask): Promise<ScannedRecords | undefined> {
-  const { schema, column, records, n, text } = task;
+  const { schema, column, records, text } = task;
   const conform = parsedJsonConformer(schema);
   const buffer = Buffer.from(records.bytes.buffer, records.bytes.byteOffset, records.bytes.byteLength);
-  return scanRecords(schema, records, n, (i, reject) => {
+  return scanRecords(schema, records, (i, reject) => {
     const start = i === 0 ? 0 : records.ends[i - 1]!;
     const end = records.ends[i]!;
     const raw = text ? buffer.toString('utf8', start, end) : records.bytes.subarray(start, end);

@@ -178,8 +178,8 @@ async function scanGroup(
     n >= MIN_POOLED_RECORDS && rowOnly === undefined && (texts === 0 || texts === n) ? defaultScanPool() : null;
   const scanned =
     pool !== null
-      ? await pool.scan({ schema, column, records, n, text: texts === n })
-      : await scanRecords(schema, records, n, (i, reject) => parseRow(rows[i]!, reject));
+      ? await pool.scan({ schema, column, records, text: texts === n })
+      : await scanRecords(schema, records, (i, reject) => parseRow(rows[i]!, reject));
   if (scanned === undefined) return undefined;
   for (const { record, reason } of scanned.letters) {
     ctx.deadLetter({ partition: group.partition, reason, row: rows[record]! });

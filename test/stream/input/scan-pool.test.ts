@@ -67,7 +67,7 @@ function pack(records: (string | Uint8Array)[]): PackedRecords {
 
 /** A task and a copy of it (a task's buffers are transferred to the worker). */
 function tasks(records: (string | Uint8Array)[], text: boolean): [ScanTask, ScanTask] {
-  const task = (): ScanTask => ({ schema: SCHEMA, column: 'value', records: pack(records), n: records.length, text });
+  const task = (): ScanTask => ({ schema: SCHEMA, column: 'value', records: pack(records), text });
   return [task(), task()];
 }
 
