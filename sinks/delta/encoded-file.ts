@@ -5,10 +5,10 @@
 // sink's prepare hands them to DeltaTransaction.addEncodedFiles, which refuses files of a stale plan.
 // No I/O here, nothing of the engine but its EncodedFile type.
 
-import type { Table } from 'apache-arrow';
 import type { EncodedFile, Row } from '../../stream/types.js';
 import type { ColumnBatch } from '../parquet/column-batch.js';
 import { defaultEncodePool } from '../parquet/encode-pool.js';
+import { batchSliceArrow } from '../parquet/encode-task.js';
 import { encodeRows } from '../parquet/index.js';
 import type { ParquetWriteOptions } from '../parquet/options.js';
 import { arrowToParquet } from '../parquet/parquet-writer.js';
@@ -134,44 +134,64 @@ export function planTakesBatch(plan: DeltaEncodingPlan, schema: StructType): boo
   });
 }
 
-/** Writes an Arrow table as one Parquet file (arrowToParquet, or ParquetEncodePool.writeTable). */
-export type ParquetTableWriter = (
-  table: Table,
+/**
+ * Writes rows [start, end) of a ColumnBatch under `schema` as one Parquet file: its bytes, and the
+ * statistics of every leaf (batchSliceArrow's). encodeSliceHere does it on the calling thread,
+ * ParquetEncodePool.writeColumns in a worker, with the same bytes and statistics.
+ */
+export type BatchSliceWriter = (
+  batch: ColumnBatch,
+  schema: StructType,
+  start: number,
+  end: number,
   options: ParquetWriteOptions,
-  dictionaryColumns: readonly string[],
-) => Uint8Array | Promise<Uint8Array>;
+) => EncodedSlice | Promise<EncodedSlice>;
 
-/** The writer of the process-wide encode pool (defaultEncodePool), or arrowToParquet on this thread without one. */
-export function defaultTableWriter(): ParquetTableWriter {
+/** A BatchSliceWriter's file. */
+export interface EncodedSlice {
+  bytes: Uint8Array;
+  stats: ColumnStats[];
+}
+
+/** The BatchSliceWriter of this thread: batchSliceArrow, then arrowToParquet. */
+export function encodeSliceHere(
+  batch: ColumnBatch,
+  schema: StructType,
+  start: number,
+  end: number,
+  options: ParquetWriteOptions,
+): EncodedSlice {
+  const arrow = batchSliceArrow(batch, schema, start, end, options);
+  return { bytes: arrowToParquet(arrow.table, options, arrow.dictionaryColumns), stats: arrow.stats };
+}
+
+/** The slice writer of the process-wide encode pool (defaultEncodePool), or encodeSliceHere without one. */
+export function defaultSliceWriter(): BatchSliceWriter {
   const pool = defaultEncodePool();
-  return pool ? (table, options, dictionary) => pool.writeTable(table, options, dictionary) : arrowToParquet;
+  return pool
+    ? (batch, schema, start, end, options) => pool.writeColumns(batch, schema, start, end, options)
+    : encodeSliceHere;
 }
 
 /**
  * encodeForPlan for the rows of a ColumnBatch (planTakesBatch): the same files, cut into files near
- * plan.targetFileSize from the batch's size estimate, each written by `write` (default: arrowToParquet
- * on the calling thread). The Parquet bytes and add.stats of a file are those encodeForPlan writes
- * for the same rows.
+ * plan.targetFileSize from the batch's size estimate, each written by `write` (default: on the calling
+ * thread). The Parquet bytes and add.stats of a file are those encodeForPlan writes for the same rows.
  */
 export async function encodeBatchForPlan(
   plan: DeltaEncodingPlan,
   batch: ColumnBatch,
-  write: ParquetTableWriter = arrowToParquet,
+  write: BatchSliceWriter = encodeSliceHere,
   split?: { minRowsPerFile: number; maxParallelFiles: number },
 ): Promise<DeltaEncodedFile[]> {
   const total = batch.length;
   if (total === 0) return [];
   const options = planWriteOptions(plan);
   const encodeSlice = async (start: number, count: number): Promise<DeltaEncodedFile> => {
-    const end = start + count;
-    const arrow = batch.toArrow(plan.dataSchema, start, end, options);
-    // Null counts of the leaves past the statistics' limit, which buildStats would count in rows.
-    const covered = new Set(arrow.stats.map((s) => s.path.join('.')));
-    const stats: ColumnStats[] = [...arrow.stats];
-    for (const s of batch.nullCounts(start, end)) if (!covered.has(s.path.join('.'))) stats.push(s);
+    const { bytes, stats } = await write(batch, plan.dataSchema, start, start + count, options);
     return {
       format: DELTA_PARQUET,
-      bytes: await write(arrow.table, options, arrow.dictionaryColumns),
+      bytes,
       numRecords: count,
       partitionValues: {},
       // buildStats reads rows only for their count and for null counts missing from `stats` (none are).

@@ -23,7 +23,7 @@ import {
   DELTA_PARQUET,
   type DeltaEncodedFile,
   type DeltaEncodingPlan,
-  defaultTableWriter,
+  defaultSliceWriter,
   encodeBatchForPlan,
   isDeltaEncodedFile,
   planTakesBatch,
@@ -601,7 +601,7 @@ export class DeltaSink implements Sink {
     batch: ColumnBatch,
     writeOptions: EncodingPlanOptions,
   ): Promise<AddAction[]> {
-    const files = await encodeBatchForPlan(tx.encodingPlan(writeOptions), batch, defaultTableWriter(), {
+    const files = await encodeBatchForPlan(tx.encodingPlan(writeOptions), batch, defaultSliceWriter(), {
       minRowsPerFile: this.options.minRowsPerFile ?? WRITE_DEFAULTS.minRowsPerFile,
       maxParallelFiles: this.options.maxParallelFiles ?? defaultEncodePool()?.size ?? 1,
     });

@@ -224,6 +224,50 @@ export class ColumnBatch {
     return { parts: { capacity: this.capacity, length: this.length, columns }, transfer: [...transfer] };
   }
 
+  /**
+   * A copy of rows [start, end) as plain data (a batch of exactly those rows, see fromParts) and its
+   * buffers to transfer; this batch is left as it is. Only between rows.
+   */
+  sliceParts(start: number, end: number): { parts: ColumnBatchParts; transfer: ArrayBuffer[] } {
+    const n = end - start;
+    const transfer: ArrayBuffer[] = [];
+    const columns = this.columns.map((column): ColumnParts => {
+      const valid = column.valid.slice(start, end);
+      const numbers = column.numbers?.slice(start, end);
+      const forms = column.forms?.slice(start, end);
+      let offsets: Int32Array | undefined;
+      let bytes: Uint8Array;
+      if (column.offsets !== undefined) {
+        const base = column.offsets[start]!;
+        offsets = column.offsets.slice(start, end + 1);
+        if (base !== 0) for (let i = 0; i <= n; i++) offsets[i]! -= base;
+        bytes = column.bytes.slice(base, column.offsets[end]!);
+      } else bytes = new Uint8Array(0);
+      let big: Map<number, bigint> | undefined;
+      if (column.big !== undefined) {
+        for (const [row, value] of column.big) {
+          if (row < start || row >= end) continue;
+          big ??= new Map();
+          big.set(row - start, value);
+        }
+      }
+      for (const array of [valid, numbers, offsets, bytes, forms]) {
+        if (array !== undefined) transfer.push(array.buffer as ArrayBuffer);
+      }
+      return {
+        valid,
+        numbers,
+        big,
+        offsets,
+        bytes,
+        pos: bytes.length,
+        samples: column.samples?.slice(start, end),
+        forms,
+      };
+    });
+    return { parts: { capacity: n, length: n, columns }, transfer };
+  }
+
   /** Index of the column named `name`, or -1. */
   indexOf(name: string): number {
     return this.columns.findIndex((c) => c.name === name);

@@ -3,8 +3,10 @@
 // written at once. The process-wide default pool and its LAKESTREAM_PARQUET_WORKERS switch.
 import { availableParallelism } from 'node:os';
 import { type Table, tableToIPC } from 'apache-arrow';
-import { WorkerPool } from '../../common/worker-pool.js';
-import { type EncodeFailure, startEncodeWorker } from './encode-worker.js';
+import { siblingModule, WorkerPool } from '../../common/worker-pool.js';
+import type { StructType } from '../schema.js';
+import type { ColumnBatch } from './column-batch.js';
+import type { EncodeFailure, EncodeResult, EncodeTask } from './encode-task.js';
 import { ParquetEncodeError, ParquetWorkerError, ParquetWriterError } from './errors.js';
 import { type ParquetWriteOptions, resolveParquetWriteOptions } from './options.js';
 import { type IpcWriteSettings, ipcWriteSettings, unwrapIpcWrite } from './parquet-writer.js';
@@ -14,17 +16,10 @@ export interface ParquetEncodePoolOptions {
   size?: number;
 }
 
-/** One write: an Arrow IPC stream (its buffer is transferred) and how to write it; `rows` is for errors. */
-export interface EncodeTask {
-  ipc: Uint8Array;
-  settings: IpcWriteSettings;
-  rows: number;
-}
-
 /**
- * Worker threads writing Parquet files from Arrow IPC streams, with the exact bytes arrowToParquet
- * writes on the calling thread (both run writeIpcToParquet). A WorkerPool (common/worker-pool.ts)
- * of encode workers (encode-worker.ts):
+ * Worker threads writing Parquet files from Arrow IPC streams or from rows of a ColumnBatch, with the
+ * exact bytes (and statistics) the calling thread writes for them (both run encode-task.ts). A
+ * WorkerPool (common/worker-pool.ts) of encode workers (encode-worker.ts):
  *
  * - Lazy: no thread starts before the first job; at most `size` run, each one job at a time, the
  *   rest wait in FIFO order.
@@ -39,9 +34,12 @@ export interface EncodeTask {
  */
 export class ParquetEncodePool {
   readonly size: number;
-  private readonly pool: WorkerPool<EncodeTask, Uint8Array>;
+  private readonly pool: WorkerPool<EncodeTask, EncodeResult>;
 
-  constructor(options: ParquetEncodePoolOptions = {}) {
+  constructor(
+    options: ParquetEncodePoolOptions = {},
+    workerModule: URL = siblingModule(import.meta.url, 'encode-worker'),
+  ) {
     const size = options.size ?? Math.min(2, availableParallelism());
     if (!Number.isSafeInteger(size) || size < 1) {
       throw new ParquetEncodeError(`invalid Parquet encode pool size ${String(size)}: expected a positive integer`, {
@@ -50,7 +48,7 @@ export class ParquetEncodePool {
       });
     }
     this.size = size;
-    this.pool = new WorkerPool<EncodeTask, Uint8Array>(startEncodeWorker, {
+    this.pool = new WorkerPool<EncodeTask, EncodeResult>(workerModule, {
       size,
       name: 'Parquet encode worker',
       retireAfterError: true,
@@ -97,10 +95,37 @@ export class ParquetEncodePool {
    * transferred to the worker (not copied) when `ipc` spans all of it, so `ipc` is unusable after.
    * `rows` only goes into error context.
    */
-  writeIpc(ipc: Uint8Array, settings: IpcWriteSettings, rows: number): Promise<Uint8Array> {
+  async writeIpc(ipc: Uint8Array, settings: IpcWriteSettings, rows: number): Promise<Uint8Array> {
     const whole = ipc.byteOffset === 0 && ipc.byteLength === ipc.buffer.byteLength && ipc.buffer instanceof ArrayBuffer;
     const own = whole ? ipc : ipc.slice();
-    return this.pool.run({ ipc: own, settings, rows }, [own.buffer as ArrayBuffer]);
+    return (await this.pool.run({ kind: 'ipc', ipc: own, settings, rows }, [own.buffer as ArrayBuffer])).bytes;
+  }
+
+  /**
+   * Writes rows [start, end) of `batch` under `schema` as one Parquet file in a worker: the bytes and
+   * statistics batchSliceArrow + arrowToParquet give on this thread. This thread only copies the rows'
+   * arrays (ColumnBatch.sliceParts); `batch` is left as it is. Rejects as writeTable does, and with a
+   * ParquetWriterError when the batch has no column of the schema's type.
+   */
+  async writeColumns(
+    batch: ColumnBatch,
+    schema: StructType,
+    start: number,
+    end: number,
+    options: ParquetWriteOptions = {},
+  ): Promise<Required<EncodeResult>> {
+    resolveParquetWriteOptions(options);
+    const { parts, transfer } = batch.sliceParts(start, end);
+    const task: EncodeTask = {
+      kind: 'columns',
+      batchSchema: batch.schema,
+      parts,
+      dataSchema: schema,
+      options,
+      rows: end - start,
+    };
+    const result = await this.pool.run(task, transfer);
+    return { bytes: result.bytes, stats: result.stats ?? [] };
   }
 
   /** Ends every worker; jobs waiting or in flight reject (non-retryable). Later jobs reject at once. */

@@ -1,68 +1,32 @@
-// The encode worker thread: plain-JS source that loads its own parquet-wasm instance and runs
-// writeIpcToParquet (parquet-writer.ts, shipped as source text) on Arrow IPC streams it is sent.
+// The Parquet encode worker thread: runs the EncodeTasks a ParquetEncodePool posts (encode-task.ts)
+// with its own parquet-wasm instance, and moves each file's bytes back without copying them.
 //
-// The worker is started from source (`eval: true`), not from a file, because one file cannot serve
-// every way lakestream runs: under tsx the sources are .ts, under vitest a .ts worker entry would not
-// be transformed by vite, and tsc emits .js into dist/. The main thread resolves parquet-wasm's
-// absolute path (createRequire from this module), so the worker `require`s the same package build.
-import { createRequire } from 'node:module';
-import { Worker } from 'node:worker_threads';
-import { writeIpcToParquet } from './parquet-writer.js';
+// It speaks the WorkerPool protocol (common/worker-pool.ts): `{ ready: true }` once its modules (and
+// parquet-wasm) are loaded, then per task `{ id, task }` → `{ id, ok: true, result: EncodeResult }` or
+// `{ id, ok: false, error: EncodeFailure }` (the thrown value structured-cloned, or its String() when
+// it cannot be cloned), which the pool maps to the calling thread's errors.
+import { parentPort } from 'node:worker_threads';
+import { type EncodeTask, runEncodeTask } from './encode-task.js';
 
-/**
- * How a worker answers a job it could not write (the error of a WorkerPool reply): `stage` is
- * writeIpcToParquet's ('read', 'write') or 'worker' (anything else threw); `error` is the thrown
- * value, structured-cloned (or its String() when it cannot be cloned). The worker speaks the
- * WorkerPool protocol (common/worker-pool.ts): `{ ready: true }` once parquet-wasm is loaded, then
- * per task `{ id, task: { ipc, settings } }` → `{ id, ok: true, result: bytes }` or
- * `{ id, ok: false, error: EncodeFailure }`.
- */
-export interface EncodeFailure {
-  stage: 'read' | 'write' | 'worker';
-  error: unknown;
-}
-
-/** The worker's program (CommonJS, as eval'd worker code is). */
-function workerSource(): string {
-  return `'use strict';
-const { parentPort, workerData } = require('node:worker_threads');
-// esbuild's keepNames helper, in case a name-keeping transform reached the shipped function.
-const __name = (fn) => fn;
-const writeIpcToParquet = (${writeIpcToParquet.toString()});
-const pq = require(workerData.parquetWasm);
-parentPort.on('message', ({ id, task }) => {
-  let result;
+const port = parentPort;
+if (!port) throw new Error('encode-worker runs only in a worker thread');
+port.on('message', ({ id, task }: { id: number; task: EncodeTask }) => {
+  let outcome: ReturnType<typeof runEncodeTask>;
   try {
-    result = writeIpcToParquet(pq, task.ipc, task.settings);
+    outcome = runEncodeTask(task);
   } catch (error) {
-    result = { ok: false, stage: 'worker', error };
+    outcome = { ok: false, stage: 'worker', error };
   }
-  if (result.ok) {
-    const bytes = result.bytes;
+  if (outcome.ok) {
+    const { bytes } = outcome.result;
     const own = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice();
-    parentPort.postMessage({ id, ok: true, result: own }, [own.buffer]);
+    port.postMessage({ id, ok: true, result: { ...outcome.result, bytes: own } }, [own.buffer as ArrayBuffer]);
     return;
   }
   try {
-    parentPort.postMessage({ id, ok: false, error: { stage: result.stage, error: result.error } });
+    port.postMessage({ id, ok: false, error: { stage: outcome.stage, error: outcome.error } });
   } catch {
-    parentPort.postMessage({ id, ok: false, error: { stage: result.stage, error: String(result.error) } });
+    port.postMessage({ id, ok: false, error: { stage: outcome.stage, error: String(outcome.error) } });
   }
 });
-parentPort.postMessage({ ready: true });
-`;
-}
-
-let cached: { source: string; parquetWasm: string } | undefined;
-
-/**
- * Starts one encode worker (it posts `{ ready: true }` once it can take jobs; jobs posted earlier
- * wait in its queue). The caller (a WorkerPool) owns the Worker: listeners, ref/unref, terminate.
- */
-export function startEncodeWorker(): Worker {
-  cached ??= {
-    source: workerSource(),
-    parquetWasm: createRequire(import.meta.url).resolve('parquet-wasm'),
-  };
-  return new Worker(cached.source, { eval: true, workerData: { parquetWasm: cached.parquetWasm } });
-}
+port.postMessage({ ready: true });

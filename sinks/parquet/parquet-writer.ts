@@ -1,6 +1,6 @@
 // The parquet-wasm seam: writes an Arrow table as Parquet bytes (IPC stream → wasm → ArrowWriter)
-// with lakestream's writer properties. The only file that imports parquet-wasm's writer; its
-// writeIpcToParquet is also what the encode worker runs (encode-worker.ts ships its source).
+// with lakestream's writer properties. The only file that imports parquet-wasm; its writeIpcToParquet
+// is also what the encode workers run (encode-task.ts).
 import { type Table, tableToIPC } from 'apache-arrow';
 import * as parquetWasm from 'parquet-wasm';
 import { ParquetWriterError } from './errors.js';
@@ -14,6 +14,11 @@ export type ParquetWasmModule = Pick<
   typeof parquetWasm,
   'Compression' | 'EnabledStatistics' | 'Table' | 'WriterPropertiesBuilder' | 'writeParquet'
 >;
+
+/** This thread's parquet-wasm module (each worker thread loads its own instance). */
+export function parquetWasmModule(): ParquetWasmModule {
+  return parquetWasm;
+}
 
 /** Plain, structured-clonable writer settings: what writeIpcToParquet needs of the options. */
 export interface IpcWriteSettings {
@@ -45,12 +50,8 @@ export function ipcWriteSettings(
  * Writes an Arrow IPC stream as one Parquet file with `pq` (the parquet-wasm module): Parquet format
  * 1.0 data pages, the chosen codec, chunk and page statistics, `created_by`, and under
  * `dictionary: 'auto'` dictionary encoding for the listed top-level columns only. Both the
- * synchronous path (arrowToParquet) and the encode worker run this one function.
- *
- * SELF-CONTAINED: encode-worker.ts ships it to the worker thread as source text
- * (`writeIpcToParquet.toString()`), so it may use only its parameters and JS globals — no imports,
- * no module constants, no helper or nested named functions (tsx's esbuild `keepNames` would wrap
- * those in a `__name` helper call). The byte-identity tests in test/sinks/parquet run it both ways.
+ * synchronous path (arrowToParquet) and the encode workers (encode-task.ts) run this one function;
+ * the byte-identity tests in test/sinks/parquet run it both ways.
  */
 export function writeIpcToParquet(pq: ParquetWasmModule, ipc: Uint8Array, settings: IpcWriteSettings): IpcWriteResult {
   let wasmTable: parquetWasm.Table;

@@ -7,7 +7,7 @@
 // Used when the config has no dedup and no scale-out (stateful or per-row-origin work stays serial).
 
 import { siblingModule, WorkerPool } from '../../../common/worker-pool.js';
-import { type DeltaEncodingPlan, defaultTableWriter } from '../../../sinks/delta/encoded-file.js';
+import { type DeltaEncodingPlan, defaultSliceWriter } from '../../../sinks/delta/encoded-file.js';
 import type { StructType } from '../../../sinks/schema.js';
 import type { OperatorSpec, StreamOperator } from '../../../stream/operator.js';
 import { planPipeline } from '../../../stream/plan.js';
@@ -213,7 +213,7 @@ export function parallelIngest(
           let results: StageResult[];
           if (workers === 0) {
             // On this thread; the Parquet writes in the encode pool, so reading goes on meanwhile.
-            const write = defaultTableWriter();
+            const write = defaultSliceWriter();
             results = [];
             for (const chunks of tasks) results.push(await runStage(task(chunks), { write }));
           } else {

@@ -10,11 +10,11 @@
 // files, stats and dead letters are those of the row path (test/cli/ingest/parallel/task.test.ts).
 
 import {
+  type BatchSliceWriter,
   type DeltaEncodedFile,
   type DeltaEncodingPlan,
   encodeBatchForPlan,
   encodeForPlan,
-  type ParquetTableWriter,
   planTakesBatch,
 } from '../../../sinks/delta/encoded-file.js';
 import { ColumnBatch } from '../../../sinks/parquet/column-batch.js';
@@ -142,8 +142,8 @@ function itemOf(buffer: Buffer, start: number, end: number, text: boolean): unkn
 export interface RunStageOptions {
   /** Scan JSON records straight into columns where the stage allows it (default true); false: rows only. */
   columnar?: boolean;
-  /** Writes the columnar path's Parquet files (default: arrowToParquet on this thread). */
-  write?: ParquetTableWriter;
+  /** Writes the columnar path's Parquet files (default: on this thread). */
+  write?: BatchSliceWriter;
 }
 
 /**
@@ -237,7 +237,7 @@ async function runColumnar(
   task: StageTask,
   operators: readonly StreamOperator[],
   schema: StructType,
-  write: ParquetTableWriter | undefined,
+  write: BatchSliceWriter | undefined,
 ): Promise<StageResult | undefined> {
   let total = 0;
   for (const c of task.chunks) total += c.offsets.length;

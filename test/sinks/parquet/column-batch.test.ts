@@ -472,6 +472,29 @@ describe('retain, appendBatch and reading values back', () => {
     }
   });
 
+  it('sliceParts: a copy of rows [start, end) that encodes as those rows, leaving the batch as it was', () => {
+    const big = { ...rows[0], l: 2n ** 60n + 1n };
+    const all = [...rows.slice(0, 700), big, ...rows.slice(700, 1400), { ...big, l: -(2n ** 61n) }];
+    const batch = batchOf(all, SCHEMA, all.length + 3);
+    for (const [start, end] of [
+      [0, all.length],
+      [0, 1],
+      [1, 700],
+      [650, 760], // holds the first big long
+      [702, all.length], // holds the second
+      [all.length - 1, all.length],
+      [300, 300],
+    ] as const) {
+      const { parts, transfer } = batch.sliceParts(start, end);
+      const copy = ColumnBatch.fromParts(SCHEMA, structuredClone(parts, { transfer }));
+      expect(copy.length).toBe(end - start);
+      expectSameAsEncodeRows(copy, 0, end - start, all.slice(start, end), options);
+    }
+    expectSameAsEncodeRows(batch, 0, all.length, all, options);
+    batch.appendRow(rows[5]!);
+    expectSameAsEncodeRows(batch, all.length - 2, all.length + 1, [...all.slice(-2), rows[5]!], options);
+  });
+
   it('the accessors give what the row path holds', () => {
     const batch = batchOf(rows);
     const s = batch.indexOf('s');

@@ -8,9 +8,11 @@ import { join } from 'node:path';
 import * as parquetWasm from 'parquet-wasm';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { AddAction } from '../../../sinks/delta/actions.js';
+import { encodeSliceHere } from '../../../sinks/delta/encoded-file.js';
 import { loadSnapshot } from '../../../sinks/delta/load-snapshot.js';
 import { DeltaTable } from '../../../sinks/delta/table.js';
 import { DeltaTransaction } from '../../../sinks/delta/transaction.js';
+import { ColumnBatch } from '../../../sinks/parquet/column-batch.js';
 import {
   encodeRows,
   encodeRowsAsync,
@@ -217,6 +219,79 @@ describe('encodeRowsAsync in a worker pool', () => {
     expect(pool.threads).toBe(0);
     await expect(encodeRowsAsync(schema, rows, {}, pool)).rejects.toMatchObject({ code: 'WRITER_FAILED' });
     expect(() => new ParquetEncodePool({ size: 0 })).toThrow(expect.objectContaining({ code: 'INVALID_OPTION' }));
+  });
+});
+
+describe('ParquetEncodePool.writeColumns', () => {
+  // Every ColumnBatch type; nulls, non-ASCII, longs beyond 2^53, non-canonical timestamp texts.
+  const schema = struct(
+    field('id', 'string', false),
+    field('l', 'long'),
+    field('i', 'integer'),
+    field('sh', 'short'),
+    field('b', 'byte'),
+    field('d', 'double'),
+    field('bo', 'boolean'),
+    field('ts', 'timestamp'),
+    field('day', 'date'),
+    field('kind', 'string'),
+  );
+  const rows = range(9000).map((i) => ({
+    id: `id-${(i * 2654435761) % 1000003}-é✓`,
+    l: i % 500 === 0 ? 2n ** 60n + BigInt(i) : i % 9 === 0 ? null : i * 1_000_003,
+    i: i % 11 === 0 ? null : i - 4000,
+    sh: (i % 60_000) - 30_000,
+    b: (i % 256) - 128,
+    d: i % 13 === 0 ? Number.NaN : -i / 7,
+    bo: i % 3 === 0 ? null : i % 2 === 0,
+    ts:
+      i % 7 === 0
+        ? `2024-01-01T00:00:${String(i % 60).padStart(2, '0')}+02:00`
+        : new Date(Date.UTC(2024, 0, 1) + i * 61_000),
+    day: new Date(Date.UTC(2020, 0, 1) + (i % 900) * 86_400_000),
+    kind: i % 5 === 0 ? null : ['a', 'b', 'c'][i % 3],
+  }));
+  // The file's schema lists the batch's columns in another order.
+  const fileSchema = struct(...[...schema.fields].reverse());
+
+  it('writes the bytes and statistics of the calling thread for any rows of the batch, leaving it as it was', async () => {
+    const pool = newPool(2);
+    const batch = new ColumnBatch(schema, rows.length);
+    for (const row of rows) batch.appendRow(row);
+    const slices: [number, number, ParquetWriteOptions][] = [
+      [0, rows.length, {}],
+      [0, 4500, { compression: 'zstd', statsColumns: 3 }],
+      [4500, rows.length, { compression: 'uncompressed', dictionary: true, rowGroupSize: 1000 }],
+      [1234, 1240, { statsColumns: -1 }],
+    ];
+    const results = await Promise.all(
+      slices.map(([start, end, options]) => pool.writeColumns(batch, fileSchema, start, end, options)),
+    );
+    slices.forEach(([start, end, options], k) => {
+      const here = encodeSliceHere(batch, fileSchema, start, end, options);
+      expect(Buffer.from(results[k]!.bytes).equals(here.bytes), `slice ${start}..${end}`).toBe(true);
+      expect(results[k]!.stats).toEqual(here.stats);
+      // Every leaf has its null count, past the statistics' limit too.
+      expect(results[k]!.stats.map((s) => s.path[0]).sort()).toEqual(schema.fields.map((f) => f.name).sort());
+    });
+    expect(
+      Buffer.from(encodeSliceHere(batch, schema, 0, rows.length, {}).bytes).equals(encodeRows(schema, rows).bytes),
+    ).toBe(true);
+  });
+
+  it('rejects a schema the batch does not hold with a ParquetWriterError, and the next job succeeds', async () => {
+    const pool = newPool(1);
+    const batch = new ColumnBatch(schema, 10);
+    for (const row of rows.slice(0, 10)) batch.appendRow(row);
+    const wrong = struct(field('id', 'long', false));
+    const error = await pool.writeColumns(batch, wrong, 0, 10).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ParquetWriterError);
+    expect((error as Error).message).toMatch(/encode worker failed: .*no column 'id' of the schema's type/);
+    await expect(pool.writeColumns(batch, wrong, 0, 10, { rowGroupSize: 0 })).rejects.toMatchObject({
+      code: 'INVALID_OPTION',
+    });
+    const again = await pool.writeColumns(batch, schema, 0, 10);
+    expect(Buffer.from(again.bytes).equals(encodeRows(schema, rows.slice(0, 10)).bytes)).toBe(true);
   });
 });
 

@@ -11,9 +11,11 @@ import { MemoryStateStoreProvider } from '../../../state/memory-store.js';
 import type { OperatorMetrics, OperatorSpec, StreamOperator } from '../../../stream/operator.js';
 import {
   asciiMainKey,
+  batchBucketWidthMs,
   bucketWidthMs,
   dropDuplicates,
   dropDuplicatesWithinWatermark,
+  LOG_RECORDS_PER_BATCH,
 } from '../../../stream/operators/drop-duplicates.js';
 import type { StateStoreProvider } from '../../../stream/state-store.js';
 import type { Row, RowGroup } from '../../../stream/types.js';
@@ -359,6 +361,41 @@ describe('dropDuplicates key log', () => {
           expect(state.index).toEqual(model.index());
           expect(state.keys).toEqual([]);
         }
+      });
+
+      it('a batch spanning many widths writes at most LOG_RECORDS_PER_BATCH + 1 records, evicted exactly', async () => {
+        const p = provider();
+        const op = plan(dropDuplicatesWithinWatermark(['id']));
+        // 3000 keys 0.7 s apart: 2100 s of expiries, 210 widths of 10 s, so wider buckets for this batch.
+        const all = Array.from({ length: 3000 }, (_, i) => row(`k${i}`, T0 + i * 700));
+        const model = new Model((ts) => ts + DELAY);
+        expect(await run(op, p, 0, all, 0)).toEqual(model.run(all, 0));
+        const records = (await stateOf(op, p)).buckets;
+        expect(records).toBeGreaterThan(1);
+        expect(records).toBeLessThanOrEqual(LOG_RECORDS_PER_BATCH + 1);
+        // A small batch after it keeps the operator's width.
+        const small = [row('s1', T0 + 5 * MIN), row('s2', T0 + 5 * MIN + WIDTH)];
+        expect(await run(op, p, 1, small, 0)).toEqual(model.run(small, 0));
+        expect((await stateOf(op, p)).buckets).toBe(records + 2);
+        let batch = 2;
+        for (const wm of [
+          T0 + DELAY + 77_777,
+          T0 + DELAY + 5 * MIN + 1,
+          T0 + DELAY + 1_000_003,
+          T0 + DELAY + 2_100_000,
+        ]) {
+          const rows = all.filter((_, i) => i % 11 === 0);
+          expect(await run(op, p, batch++, rows, wm)).toEqual(model.run(rows, wm));
+          expect((await stateOf(op, p)).index).toEqual(model.index());
+          // A restart reads the same keys back from the log.
+          const restarted = plan(dropDuplicatesWithinWatermark(['id']));
+          const probe = all.filter((_, i) => i % 13 === 0);
+          expect(await run(restarted, p, batch, probe, wm, true)).toEqual(model.clone().run(probe, wm));
+        }
+        expect(batchBucketWidthMs(WIDTH, 0, LOG_RECORDS_PER_BATCH * WIDTH)).toBe(WIDTH);
+        expect(batchBucketWidthMs(WIDTH, 0, LOG_RECORDS_PER_BATCH * WIDTH + 1)).toBe(2 * WIDTH);
+        expect(batchBucketWidthMs(WIDTH, 5, 5 + 100 * LOG_RECORDS_PER_BATCH * WIDTH)).toBe(100 * WIDTH);
+        expect(batchBucketWidthMs(WIDTH, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY)).toBe(WIDTH);
       });
 
       it('dropDuplicates with the event time in the keys evicts keys with event time <= watermark', async () => {
