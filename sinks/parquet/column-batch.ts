@@ -56,6 +56,21 @@ const latin1 = new TextDecoder('latin1');
 const utf8 = new TextDecoder();
 
 /** Orders two byte ranges as unsigned bytes (UTF-8 byte order = code point order). */
+const TWO_32 = 2 ** 32;
+
+/** The least and greatest value of a long/timestamp column over rows [start, end) (+-Infinity: none). */
+function int64Bounds(column: Column, start: number, end: number): [number | bigint, number | bigint] {
+  let min: number | bigint = Number.POSITIVE_INFINITY;
+  let max: number | bigint = Number.NEGATIVE_INFINITY;
+  for (let i = start; i < end; i++) {
+    if (column.valid[i] === 0) continue;
+    const x = column.big?.get(i) ?? column.numbers![i]!;
+    if (x < min) min = x;
+    if (x > max) max = x;
+  }
+  return [min, max];
+}
+
 function compareBytes(a: Uint8Array, aStart: number, aEnd: number, bStart: number, bEnd: number): number {
   const n = Math.min(aEnd - aStart, bEnd - bStart);
   for (let i = 0; i < n; i++) {
@@ -654,12 +669,17 @@ export class ColumnBatch {
       case UTF8: {
         const offsets = column.offsets!;
         const base = offsets[start]!;
-        const out = new Int32Array(n + 1);
+        // Rows from the batch's first byte on are their own offsets (a view, no copy).
+        let out: Int32Array;
+        if (base === 0) out = offsets.subarray(start, end + 1);
+        else {
+          out = new Int32Array(n + 1);
+          for (let i = start; i < end; i++) out[i - start + 1] = offsets[i + 1]! - base;
+        }
         let min = -1;
         let max = -1;
-        for (let i = start; i < end; i++) {
-          out[i - start + 1] = offsets[i + 1]! - base;
-          if (stats === undefined || valid[i] === 0) continue;
+        for (let i = start; stats !== undefined && i < end; i++) {
+          if (valid[i] === 0) continue;
           const s = offsets[i]!;
           const e = offsets[i + 1]!;
           if (min < 0) min = max = i;
@@ -681,14 +701,26 @@ export class ColumnBatch {
       case INT64: {
         const big = new BigInt64Array(n);
         const words = new Int32Array(big.buffer);
-        let min: number | bigint = Number.POSITIVE_INFINITY;
-        let max: number | bigint = Number.NEGATIVE_INFINITY;
+        const values = numbers!;
+        // The values below 2^53 (numbers): low and high 32-bit words, and their bounds.
+        let low = Number.POSITIVE_INFINITY;
+        let high = Number.NEGATIVE_INFINITY;
         for (let i = start; i < end; i++) {
           if (valid[i] === 0) continue;
-          const x = column.big?.get(i) ?? numbers![i]!;
-          setInt64(words, big, i - start, x);
-          if (x < min) min = x;
-          if (x > max) max = x;
+          const x = values[i]!;
+          const hi = Math.floor(x / TWO_32);
+          const j = 2 * (i - start);
+          words[j] = (x - hi * TWO_32) | 0;
+          words[j + 1] = hi;
+          if (x < low) low = x;
+          if (x > high) high = x;
+        }
+        let min: number | bigint = low;
+        let max: number | bigint = high;
+        if (column.big !== undefined && column.big.size > 0) {
+          // Rows beyond 2^53 (their number is not their value): their words, and the bounds again.
+          for (const [i, x] of column.big) if (i >= start && i < end && valid[i] !== 0) setInt64(words, big, i - start, x);
+          [min, max] = int64Bounds(column, start, end);
         }
         if (stats !== undefined && min !== Number.POSITIVE_INFINITY) stats.offer(min, max);
         return makeData({ type: arrowType, length: n, nullCount: nulls, nullBitmap, data: big } as never);
@@ -701,9 +733,10 @@ export class ColumnBatch {
         return makeData({ type: arrowType, length: n, nullCount: nulls, nullBitmap, data: bits } as never);
       }
       default: {
+        // Doubles are the batch's numbers (a view: values of null rows are never written).
         const data =
           column.type === 'double'
-            ? new Float64Array(n)
+            ? numbers!.subarray(start, end)
             : column.type === 'byte'
               ? new Int8Array(n)
               : column.type === 'short'
@@ -711,10 +744,11 @@ export class ColumnBatch {
                 : new Int32Array(n);
         let min = Number.POSITIVE_INFINITY;
         let max = Number.NEGATIVE_INFINITY;
+        const copy = column.type !== 'double';
         for (let i = start; i < end; i++) {
           if (valid[i] === 0) continue;
           const x = numbers![i]!;
-          data[i - start] = x;
+          if (copy) data[i - start] = x;
           // NaN fails both comparisons, so it never becomes a bound (as FloatBuilder).
           if (x < min) min = x;
           if (x > max) max = x;

@@ -186,6 +186,48 @@ describe('parseJson', () => {
     expect(deadLetters.map((d) => d.reason)).toEqual(["column 'value' is null"]);
   });
 
+  it('columnar: groups after a longer one (its packing buffer reused) scan exactly their own records', async () => {
+    const schema: StructType = { type: 'struct', fields: [field('id', 'string'), field('n', 'long')] };
+    const operator = parseJson(schema).plan({
+      index: 0,
+      outputMode: 'append',
+      schema: undefined,
+      watermark: undefined,
+      statefulUpstream: [],
+      aggregated: false,
+    }).columnar!();
+    const letters: unknown[] = [];
+    const ctx = {
+      batchId: 0,
+      batchTimestampMs: 0,
+      watermarkMs: 0,
+      state: undefined,
+      metrics: { numRowsDroppedByWatermark: 0, numDeadLetters: 0, custom: {} },
+      deadLetter: (letter) => letters.push((letter.row as Row).value),
+      proposeWatermark: () => {},
+    } satisfies BatchContext;
+    const group = (k: number, n: number, pad: string) =>
+      Array.from({ length: n }, (_, i) => ({
+        value: i === n - 1 ? `{"id":"${k}` : `{"id":"${k}-${i}${pad}","n":${i}}`,
+      }));
+    // Long, then short records (a truncated last one), then longer than both; in one call and one each.
+    const inputs = [group(0, 300, 'x'.repeat(200)), group(1, 50, ''), group(2, 20, 'é'.repeat(400))];
+    const expected = inputs.map((rows) =>
+      rows.slice(0, -1).map((r, i) => ({ id: JSON.parse(`${r.value}`).id as string, n: i })),
+    );
+    const once = await operator.process(
+      inputs.map((rows, k) => ({ partition: `p${k}`, rows: [...rows] })),
+      ctx,
+    );
+    for (const [k, rows] of inputs.entries()) {
+      const [out] = await operator.process([{ partition: `p${k}`, rows: [...rows] }], ctx);
+      expect(out!.columns).toBeDefined();
+      expect([...rowsOf(out!.columns!)]).toEqual(expected[k]);
+      expect([...rowsOf(once[k]!.columns!)]).toEqual(expected[k]);
+    }
+    expect(letters).toEqual([...inputs, ...inputs].map((rows) => rows.at(-1)!.value));
+  });
+
   it('yields to the event loop between slices of a large group, on each path, with the same output', async () => {
     const schema: StructType = { type: 'struct', fields: [field('id', 'string'), field('n', 'long')] };
     const input: Row[] = Array.from({ length: 10_000 }, (_, i) => ({
