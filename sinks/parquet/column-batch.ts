@@ -719,7 +719,8 @@ export class ColumnBatch {
         let max: number | bigint = high;
         if (column.big !== undefined && column.big.size > 0) {
           // Rows beyond 2^53 (their number is not their value): their words, and the bounds again.
-          for (const [i, x] of column.big) if (i >= start && i < end && valid[i] !== 0) setInt64(words, big, i - start, x);
+          for (const [i, x] of column.big)
+            if (i >= start && i < end && valid[i] !== 0) setInt64(words, big, i - start, x);
           [min, max] = int64Bounds(column, start, end);
         }
         if (stats !== undefined && min !== Number.POSITIVE_INFINITY) stats.offer(min, max);
