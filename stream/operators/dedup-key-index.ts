@@ -34,6 +34,10 @@ interface Pending {
 /** Adds the key bytes[start, end), remembered until `expiry`, to the index being loaded. */
 export type AddKey = (bytes: Uint8Array, start: number, end: number, expiry: number) => void;
 
+/** addTagged's answer for bytes with a NUL. */
+export const NOT_PLAIN = -2;
+const FNV_OFFSET = 0x811c9dc5;
+const FNV_PRIME = 0x01000193;
 const EMPTY = 0;
 const TOMBSTONE = -1;
 /** Compaction of the arena once dead bytes pass this share of it (and this size). */
@@ -44,8 +48,13 @@ const COMPACT_MIN_BYTES = 1 << 20;
  * never down, so without it the low bits (the table index) would depend on few input bits.
  */
 function hashOf(bytes: Uint8Array, start: number, end: number): number {
-  let h = 0x811c9dc5;
-  for (let i = start; i < end; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193);
+  let h = FNV_OFFSET;
+  for (let i = start; i < end; i++) h = Math.imul(h ^ bytes[i]!, FNV_PRIME);
+  return finish(h);
+}
+
+/** murmur3's finalizer. */
+function finish(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;
@@ -124,6 +133,18 @@ export class DedupKeyIndex {
    */
   add(bytes: Uint8Array, start: number, end: number, expiry: number): number {
     const entry = this.insert(bytes, start, end, expiry);
+    if (entry >= 0) this.pending!.added.push(entry);
+    return entry;
+  }
+
+  /**
+   * add() of the key whose encoding is the byte `tag`, bytes[start, end) and a NUL byte (a string key
+   * part: its tag, its UTF-8, its terminator), without writing that encoding anywhere first.
+   * NOT_PLAIN (nothing added) when the bytes hold a NUL: their encoding escapes it, so the caller
+   * encodes the key itself.
+   */
+  addTagged(tag: number, bytes: Uint8Array, start: number, end: number, expiry: number): number {
+    const entry = this.insert(bytes, start, end, expiry, tag);
     if (entry >= 0) this.pending!.added.push(entry);
     return entry;
   }
@@ -219,11 +240,27 @@ export class DedupKeyIndex {
     }
   }
 
-  /** Adds the key as a new entry unless present: the entry, or -1. One probe finds it or its slot. */
-  private insert(bytes: Uint8Array, start: number, end: number, expiry: number): number {
+  /**
+   * Adds the key bytes[start, end) — with `tag` >= 0, the key `tag`, those bytes (none NUL) and a NUL —
+   * as a new entry unless present: the entry, -1, or NOT_PLAIN (a NUL among tagged bytes). One probe
+   * finds it or its slot.
+   */
+  private insert(bytes: Uint8Array, start: number, end: number, expiry: number, tag = -1): number {
     if ((this.live + this.tombstones + 1) * 4 > this.slots.length) this.rehash();
-    const h = hashOf(bytes, start, end);
-    const length = end - start;
+    const tagged = tag >= 0;
+    let h: number;
+    if (tagged) {
+      // hashOf of the encoding, read from its parts.
+      h = Math.imul(FNV_OFFSET ^ tag, FNV_PRIME);
+      for (let i = start; i < end; i++) {
+        const byte = bytes[i]!;
+        if (byte === 0) return NOT_PLAIN;
+        h = Math.imul(h ^ byte, FNV_PRIME);
+      }
+      h = finish(Math.imul(h, FNV_PRIME));
+    } else h = hashOf(bytes, start, end);
+    const inner = tagged ? 1 : 0;
+    const length = end - start + 2 * inner;
     const { slots, lengths, starts } = this;
     const mask = (slots.length >> 1) - 1;
     let free = -1;
@@ -238,9 +275,12 @@ export class DedupKeyIndex {
       if (slots[2 * slot + 1] !== h) continue;
       const e = v - 1;
       if (lengths[e] !== length) continue;
-      const s = starts[e]!;
+      // A tagged key is compared on its inner bytes only: with equal hashes and equal bytes between,
+      // the first and last bytes are equal too (each FNV step is a bijection of the state, and so is
+      // the finalizer, so equal hashes of equal-length keys that differ in one end byte are impossible).
+      const s = starts[e]! + inner;
       let same = true;
-      for (let j = 0; j < length; j++) {
+      for (let j = 0; j < end - start; j++) {
         if (this.arena[s + j] !== bytes[start + j]) {
           same = false;
           break;
@@ -257,7 +297,11 @@ export class DedupKeyIndex {
     }
     const arena = this.arena;
     const at = this.arenaEnd;
-    for (let i = 0; i < length; i++) arena[at + i] = bytes[start + i]!;
+    if (tagged) {
+      arena[at] = tag;
+      arena[at + length - 1] = 0;
+    }
+    for (let i = 0; i < end - start; i++) arena[at + inner + i] = bytes[start + i]!;
     this.arenaEnd += length;
     const entry = this.entries++;
     if (entry >= this.starts.length) {

@@ -438,11 +438,27 @@ function dedupOperator(
           const keyColumns = keys.map((k) => batch.indexOf(k));
           const t = batch.indexOf(watermark!.column);
           const keep = new Uint8Array(batch.length);
+          // A single string key goes to the index straight from the column's bytes (addTagged).
+          const stringKey = keyColumns.length === 1 && batch.typeOf(keyColumns[0]!) === 'string' ? keyColumns[0]! : -1;
+          const keyBytes = stringKey >= 0 ? batch.utf8Bytes(stringKey) : undefined;
           for (let i = 0; i < batch.length; i++) {
             if (i > 0 && i % YIELD_EVERY_ROWS === 0) await yieldToEventLoop();
-            const length = writeColumnKey(batch, keyColumns, i, parts);
             const time = columnEventTimeMs(batch, t, i);
-            const verdict = admit(length, time === undefined ? undefined : time + watermark!.delayMs);
+            const expiry = time === undefined ? undefined : time + watermark!.delayMs;
+            if (keyBytes !== undefined && expiry !== undefined && batch.isValid(stringKey, i)) {
+              const end = batch.utf8Start(stringKey, i + 1);
+              const entry = index.addTagged(STRING_TAG, keyBytes, batch.utf8Start(stringKey, i), end, expiry);
+              if (entry >= 0) {
+                inserted++;
+                keep[i] = 1;
+                continue;
+              }
+              if (entry === -1) {
+                dropped++;
+                continue;
+              }
+            }
+            const verdict = admit(writeColumnKey(batch, keyColumns, i, parts), expiry);
             if (verdict === KEPT) keep[i] = 1;
             else if (verdict === NO_TIME) {
               ctx.deadLetter({ partition: group.partition, reason: lateReason, row: columns.rowAt(i) });

@@ -5,7 +5,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { MemoryStateStoreProvider } from '../../../state/memory-store.js';
-import { type AddKey, DedupKeyIndex } from '../../../stream/operators/dedup-key-index.js';
+import { type AddKey, DedupKeyIndex, NOT_PLAIN } from '../../../stream/operators/dedup-key-index.js';
 import type { StateStore } from '../../../stream/state-store.js';
 
 const OP = '0-dedup';
@@ -48,6 +48,47 @@ const on = (index: DedupKeyIndex) => ({
 });
 
 describe('DedupKeyIndex', () => {
+  it('addTagged(tag, bytes) is add(tag + bytes + NUL): each finds the keys of the other; a NUL is NOT_PLAIN', async () => {
+    const provider = new MemoryStateStoreProvider();
+    const index = new DedupKeyIndex();
+    const store = await provider.open(OP, -1, FP);
+    await index.begin(store, 0, async () => {});
+    const model = new Set<string>();
+    let seed = 99;
+    const rand = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    const TAG = 7;
+    for (let i = 0; i < 20_000; i++) {
+      // Inner bytes of a few lengths (empty included) from a small alphabet, so keys repeat.
+      const inner = Array.from({ length: Math.floor(rand() * 4) }, () => 1 + Math.floor(rand() * 3));
+      const tag = rand() < 0.9 ? TAG : TAG + 1;
+      const encoding = [tag, ...inner, 0];
+      const id = encoding.join(',');
+      const padded = Uint8Array.from([9, 9, ...inner, 9]); // the bytes at an offset into a larger array
+      const entry =
+        rand() < 0.5
+          ? index.addTagged(tag, padded, 2, 2 + inner.length, i)
+          : index.add(Uint8Array.from([5, ...encoding]), 1, 1 + encoding.length, i);
+      expect(entry >= 0, id).toBe(!model.has(id));
+      model.add(id);
+      // Encodings of other shapes (no terminator, one byte more) are other keys.
+      const bare = Uint8Array.from([tag, ...inner]);
+      expect(index.has(bare, 0, bare.length)).toBe(model.has(bare.join(',')));
+    }
+    expect(index.size).toBe(model.size);
+    for (const id of model) {
+      const bytes = Uint8Array.from(id.split(',').map(Number));
+      expect(index.has(bytes, 0, bytes.length)).toBe(true);
+    }
+    const size = index.size;
+    expect(index.addTagged(TAG, Uint8Array.from([1, 0, 2]), 0, 3, 5)).toBe(NOT_PLAIN);
+    expect(index.addTagged(TAG, Uint8Array.from([0]), 0, 1, 5)).toBe(NOT_PLAIN);
+    expect(index.size).toBe(size);
+    store.abort();
+  });
+
   it('follows the store version through commits, aborts, retries, replays and restarts', async () => {
     const provider = new MemoryStateStoreProvider();
     const index = new DedupKeyIndex();
