@@ -269,16 +269,14 @@ export class ColumnBatch {
       for (const array of [valid, numbers, offsets, bytes, forms]) {
         if (array !== undefined) transfer.push(array.buffer as ArrayBuffer);
       }
-      return {
-        valid,
-        numbers,
-        big,
-        offsets,
-        bytes,
-        pos: bytes.length,
-        samples: column.samples?.slice(start, end),
-        forms,
-      };
+      // Samples are mostly all undefined (canonical texts): then none are posted (an empty array reads the same).
+      let samples = column.samples;
+      if (samples !== undefined) {
+        let any = false;
+        for (let i = start; i < end && !any; i++) any = samples[i] !== undefined;
+        samples = any ? samples.slice(start, end) : [];
+      }
+      return { valid, numbers, big, offsets, bytes, pos: bytes.length, samples, forms };
     });
     return { parts: { capacity: n, length: n, columns }, transfer };
   }

@@ -29,6 +29,7 @@ import {
 } from '../../../sinks/parquet/index.js';
 import type { DataType, StructField, StructType } from '../../../sinks/schema.js';
 import { MemoryObjectStore } from '../../../storage/memory.js';
+import { JsonColumnScanner } from '../../../stream/input/json-columns.js';
 import { PROJECT_ROOT } from '../../kit/paths.js';
 
 const field = (name: string, type: DataType, nullable = true): StructField => ({ name, type, nullable, metadata: {} });
@@ -277,6 +278,23 @@ describe('ParquetEncodePool.writeColumns', () => {
     expect(
       Buffer.from(encodeSliceHere(batch, schema, 0, rows.length, {}).bytes).equals(encodeRows(schema, rows).bytes),
     ).toBe(true);
+    // Scanned JSON with canonical timestamp and date texts (no samples kept).
+    const scanned = new ColumnBatch(schema, 3000);
+    const scanner = new JsonColumnScanner(schema, scanned);
+    for (let i = 0; i < 3000; i++) {
+      const ts = new Date(Date.UTC(2024, 0, 1) + i * 1_001).toISOString();
+      const json = Buffer.from(JSON.stringify({ id: `j${i}`, ts, day: '2024-02-29', l: i }));
+      expect(scanner.scan(json, 0, json.length)).toBe(true);
+    }
+    for (const [start, end] of [
+      [0, 3000],
+      [1000, 2000],
+    ] as const) {
+      const worker = await pool.writeColumns(scanned, schema, start, end);
+      const here = encodeSliceHere(scanned, schema, start, end, {});
+      expect(Buffer.from(worker.bytes).equals(here.bytes)).toBe(true);
+      expect(worker.stats).toEqual(here.stats);
+    }
   });
 
   it('rejects a schema the batch does not hold with a ParquetWriterError, and the next job succeeds', async () => {
