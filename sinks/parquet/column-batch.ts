@@ -176,6 +176,115 @@ class Column {
   }
 }
 
+/** Samples of rows [start, end) (by `rowOf`): none (an empty array reads the same) when all are undefined. */
+function sampleSlice(samples: unknown[] | undefined, n: number, rowOf: (j: number) => number): unknown[] | undefined {
+  if (samples === undefined) return undefined;
+  let any = false;
+  for (let j = 0; j < n && !any; j++) any = samples[rowOf(j)] !== undefined;
+  if (!any) return [];
+  const out = new Array<unknown>(n);
+  for (let j = 0; j < n; j++) out[j] = samples[rowOf(j)];
+  return out;
+}
+
+/** A copy of stored rows [start, end) of `column` (ColumnBatch.sliceParts). */
+function sliceColumn(column: Column, start: number, end: number): ColumnParts {
+  const n = end - start;
+  let offsets: Int32Array | undefined;
+  let bytes = new Uint8Array(0);
+  if (column.offsets !== undefined) {
+    const base = column.offsets[start]!;
+    offsets = column.offsets.slice(start, end + 1);
+    if (base !== 0) for (let i = 0; i <= n; i++) offsets[i]! -= base;
+    bytes = column.bytes.slice(base, column.offsets[end]!);
+  }
+  let big: Map<number, bigint> | undefined;
+  if (column.big !== undefined) {
+    for (const [row, value] of column.big) {
+      if (row < start || row >= end) continue;
+      big ??= new Map();
+      big.set(row - start, value);
+    }
+  }
+  return {
+    valid: column.valid.slice(start, end),
+    numbers: column.numbers?.slice(start, end),
+    big,
+    offsets,
+    bytes,
+    pos: bytes.length,
+    samples: sampleSlice(column.samples, n, (j) => start + j),
+    forms: column.forms?.slice(start, end),
+  };
+}
+
+/** A copy of the stored rows selection[start, end) of `column` (ColumnBatch.sliceParts after retain). */
+function gatherColumn(column: Column, selection: Int32Array, start: number, end: number): ColumnParts {
+  const n = end - start;
+  const rows = selection.subarray(start, end);
+  const valid = new Uint8Array(n);
+  for (let j = 0; j < n; j++) valid[j] = column.valid[rows[j]!]!;
+  let numbers: Float64Array | undefined;
+  if (column.numbers !== undefined) {
+    const from = column.numbers;
+    numbers = new Float64Array(n);
+    for (let j = 0; j < n; j++) numbers[j] = from[rows[j]!]!;
+  }
+  let forms: Uint8Array | undefined;
+  if (column.forms !== undefined) {
+    const from = column.forms;
+    forms = new Uint8Array(n);
+    for (let j = 0; j < n; j++) forms[j] = from[rows[j]!]!;
+  }
+  let offsets: Int32Array | undefined;
+  let bytes = new Uint8Array(0);
+  if (column.offsets !== undefined) {
+    const from = column.offsets;
+    offsets = new Int32Array(n + 1);
+    let total = 0;
+    for (let j = 0; j < n; j++) {
+      const row = rows[j]!;
+      total += from[row + 1]! - from[row]!;
+      offsets[j + 1] = total;
+    }
+    bytes = new Uint8Array(total);
+    // Runs of consecutive stored rows move at once.
+    for (let j = 0; j < n; ) {
+      let k = j + 1;
+      while (k < n && rows[k] === rows[k - 1]! + 1) k++;
+      bytes.set(column.bytes.subarray(from[rows[j]!]!, from[rows[k - 1]! + 1]!), offsets[j]!);
+      j = k;
+    }
+  }
+  let big: Map<number, bigint> | undefined;
+  if (column.big !== undefined) {
+    for (const [row, value] of column.big) {
+      // The position of stored row `row` among the selected ones (ascending), if it is one of them.
+      let lo = 0;
+      let hi = n;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (rows[mid]! < row) lo = mid + 1;
+        else hi = mid;
+      }
+      if (lo < n && rows[lo] === row) {
+        big ??= new Map();
+        big.set(lo, value);
+      }
+    }
+  }
+  return {
+    valid,
+    numbers,
+    big,
+    offsets,
+    bytes,
+    pos: bytes.length,
+    samples: sampleSlice(column.samples, n, (j) => rows[j]!),
+    forms,
+  };
+}
+
 /** Records a long/timestamp value beyond ±2^53 of `row` in `column`. */
 function setBig(column: Column, row: number, value: bigint): void {
   column.big ??= new Map();
@@ -194,6 +303,14 @@ export class ColumnBatch {
   private readonly columns: Column[];
   /** Committed rows. */
   length = 0;
+  /**
+   * After retain: the stored rows (ascending) that are rows 0..length-1, until they are moved into
+   * place (settle) by the first method that needs the rows where they belong. sliceParts and
+   * bytesPerRow read through it, so a batch retained and then written is never moved in place.
+   */
+  private selection: Int32Array | undefined;
+  /** The stored rows while a selection is pending. */
+  private stored = 0;
 
   constructor(
     readonly schema: StructType,
@@ -220,6 +337,7 @@ export class ColumnBatch {
    * to another thread; the batch must not be used after they were transferred.
    */
   parts(): { parts: ColumnBatchParts; transfer: ArrayBuffer[] } {
+    this.settle();
     const transfer = new Set<ArrayBuffer>();
     const columns = this.columns.map((column): ColumnParts => {
       for (const array of [column.valid, column.numbers, column.offsets, column.bytes, column.forms]) {
@@ -246,37 +364,14 @@ export class ColumnBatch {
   sliceParts(start: number, end: number): { parts: ColumnBatchParts; transfer: ArrayBuffer[] } {
     const n = end - start;
     const transfer: ArrayBuffer[] = [];
+    const selection = this.selection;
     const columns = this.columns.map((column): ColumnParts => {
-      const valid = column.valid.slice(start, end);
-      const numbers = column.numbers?.slice(start, end);
-      const forms = column.forms?.slice(start, end);
-      let offsets: Int32Array | undefined;
-      let bytes: Uint8Array;
-      if (column.offsets !== undefined) {
-        const base = column.offsets[start]!;
-        offsets = column.offsets.slice(start, end + 1);
-        if (base !== 0) for (let i = 0; i <= n; i++) offsets[i]! -= base;
-        bytes = column.bytes.slice(base, column.offsets[end]!);
-      } else bytes = new Uint8Array(0);
-      let big: Map<number, bigint> | undefined;
-      if (column.big !== undefined) {
-        for (const [row, value] of column.big) {
-          if (row < start || row >= end) continue;
-          big ??= new Map();
-          big.set(row - start, value);
-        }
-      }
-      for (const array of [valid, numbers, offsets, bytes, forms]) {
+      const part =
+        selection === undefined ? sliceColumn(column, start, end) : gatherColumn(column, selection, start, end);
+      for (const array of [part.valid, part.numbers, part.offsets, part.bytes, part.forms]) {
         if (array !== undefined) transfer.push(array.buffer as ArrayBuffer);
       }
-      // Samples are mostly all undefined (canonical texts): then none are posted (an empty array reads the same).
-      let samples = column.samples;
-      if (samples !== undefined) {
-        let any = false;
-        for (let i = start; i < end && !any; i++) any = samples[i] !== undefined;
-        samples = any ? samples.slice(start, end) : [];
-      }
-      return { valid, numbers, big, offsets, bytes, pos: bytes.length, samples, forms };
+      return part;
     });
     return { parts: { capacity: n, length: n, columns }, transfer };
   }
@@ -288,17 +383,20 @@ export class ColumnBatch {
 
   /** Whether column `c` was already set in the row being built. */
   isSet(c: number): boolean {
+    this.settle();
     return this.columns[c]!.setAt === this.length;
   }
 
   /** Whether column `c` was set to a value (not null) in the row being built. */
   hasValue(c: number): boolean {
+    this.settle();
     const column = this.columns[c]!;
     return column.setAt === this.length && column.valid[this.length] === 1;
   }
 
   /** Sets a string column to the (valid UTF-8) bytes src[start, end). */
   setUtf8(c: number, src: Uint8Array, start: number, end: number): void {
+    this.settle();
     const column = this.columns[c]!;
     const buf = column.reserve(end - start);
     let pos = column.pos;
@@ -312,15 +410,18 @@ export class ColumnBatch {
 
   /** The byte buffer of string column `c` with room for `more` bytes from writePosition(c). */
   writeUtf8(c: number, more: number): Uint8Array {
+    this.settle();
     return this.columns[c]!.reserve(more);
   }
 
   writePosition(c: number): number {
+    this.settle();
     return this.columns[c]!.pos;
   }
 
   /** Ends a value written into writeUtf8's buffer: its bytes end at `end`. */
   endUtf8(c: number, end: number): void {
+    this.settle();
     const column = this.columns[c]!;
     column.pos = end;
     this.mark(column, 1);
@@ -328,6 +429,7 @@ export class ColumnBatch {
 
   /** Sets a byte/short/integer/double column, a date column (days), or a long/timestamp one (a safe integer). */
   setNumber(c: number, value: number, sample?: unknown): void {
+    this.settle();
     const column = this.columns[c]!;
     column.numbers![this.length] = value;
     column.big?.delete(this.length);
@@ -338,6 +440,7 @@ export class ColumnBatch {
 
   /** Sets a timestamp column to the microseconds of a canonical text `length` characters long (canonicalTimestamp). */
   setTimestamp(c: number, micros: number, length: number): void {
+    this.settle();
     const column = this.columns[c]!;
     column.numbers![this.length] = micros;
     column.big?.delete(this.length);
@@ -347,12 +450,14 @@ export class ColumnBatch {
   }
 
   setBoolean(c: number, value: boolean): void {
+    this.settle();
     const column = this.columns[c]!;
     column.numbers![this.length] = value ? 1 : 0;
     this.mark(column, 1);
   }
 
   setNull(c: number): void {
+    this.settle();
     this.mark(this.columns[c]!, 0);
   }
 
@@ -363,6 +468,7 @@ export class ColumnBatch {
 
   /** Ends the row: columns not set are null. */
   commitRow(): void {
+    this.settle();
     const row = this.length;
     if (row >= this.capacity) throw new Error('ColumnBatch: more rows than its capacity');
     for (const column of this.columns) {
@@ -392,6 +498,7 @@ export class ColumnBatch {
 
   /** Drops what was set in the row being built. */
   rollbackRow(): void {
+    this.settle();
     const row = this.length;
     for (const column of this.columns) {
       if (column.setAt === row) column.setAt = -1;
@@ -405,6 +512,7 @@ export class ColumnBatch {
    * Throws RejectedValue for a value its column cannot take (nothing of the row is kept).
    */
   appendRow(row: Readonly<Record<string, unknown>>): void {
+    this.settle();
     try {
       this.columns.forEach((column, c) => {
         const v = row[column.name];
@@ -479,6 +587,8 @@ export class ColumnBatch {
 
   /** Appends every row of `other`, a batch of the same schema (column for column), after its rows. */
   appendBatch(other: ColumnBatch): void {
+    this.settle();
+    other.settle();
     const m = other.length;
     const at = this.length;
     if (at + m > this.capacity) throw new Error('ColumnBatch: more rows than its capacity');
@@ -517,6 +627,7 @@ export class ColumnBatch {
 
   /** Whether row `i` of column `c` holds a value (not null). */
   isValid(c: number, i: number): boolean {
+    this.settle();
     return this.columns[c]!.valid[i] === 1;
   }
 
@@ -525,6 +636,7 @@ export class ColumnBatch {
    * 1/0; timestamps µs; dates days), or a bigint for a long or timestamp given as one (appendRow).
    */
   numberAt(c: number, i: number): number | bigint {
+    this.settle();
     const column = this.columns[c]!;
     return column.big?.get(i) ?? column.numbers![i]!;
   }
@@ -534,15 +646,18 @@ export class ColumnBatch {
    * text, or a Date's ms, or the number or bigint given (appendRow); undefined for canonical texts.
    */
   sampleAt(c: number, i: number): unknown {
+    this.settle();
     return this.columns[c]!.samples?.[i];
   }
 
   /** The byte buffer of string column `c`: row i's UTF-8 is utf8Bytes(c)[utf8Start(c, i), utf8Start(c, i + 1)). */
   utf8Bytes(c: number): Uint8Array {
+    this.settle();
     return this.columns[c]!.bytes;
   }
 
   utf8Start(c: number, i: number): number {
+    this.settle();
     return this.columns[c]!.offsets![i]!;
   }
 
@@ -551,6 +666,34 @@ export class ColumnBatch {
    * length. Only between rows (no row being built).
    */
   retain(keep: Uint8Array): number {
+    const n = this.length;
+    let kept = 0;
+    while (kept < n && keep[kept] === 1) kept++;
+    if (kept === n) return n;
+    let m = kept;
+    for (let i = kept; i < n; i++) if (keep[i] === 1) m++;
+    const previous = this.selection;
+    const selection = new Int32Array(m);
+    for (let i = 0, j = 0; i < n; i++) if (keep[i] === 1) selection[j++] = previous === undefined ? i : previous[i]!;
+    if (previous === undefined) this.stored = n;
+    this.selection = selection;
+    this.length = m;
+    return m;
+  }
+
+  /** Moves a pending selection's rows into place (see `selection`). */
+  private settle(): void {
+    const selection = this.selection;
+    if (selection === undefined) return;
+    this.selection = undefined;
+    const keep = new Uint8Array(this.stored);
+    for (let j = 0; j < selection.length; j++) keep[selection[j]!] = 1;
+    this.length = this.stored;
+    this.compact(keep);
+  }
+
+  /** retain, in place: moves the kept rows down. */
+  private compact(keep: Uint8Array): number {
     const n = this.length;
     let kept = 0;
     while (kept < n && keep[kept] === 1) kept++;
@@ -602,8 +745,16 @@ export class ColumnBatch {
   /** Estimated in-memory bytes per row (file sizing): string bytes plus 8 per other value. */
   bytesPerRow(): number {
     if (this.length === 0) return 1;
+    const selection = this.selection;
     let total = 0;
-    for (const column of this.columns) total += column.kind === UTF8 ? column.pos : 8 * this.length;
+    for (const column of this.columns) {
+      if (column.kind !== UTF8) total += 8 * this.length;
+      else if (selection === undefined) total += column.pos;
+      else {
+        const offsets = column.offsets!;
+        for (let j = 0; j < selection.length; j++) total += offsets[selection[j]! + 1]! - offsets[selection[j]!]!;
+      }
+    }
     return Math.max(1, total / this.length);
   }
 
@@ -613,6 +764,7 @@ export class ColumnBatch {
    * for the same rows.
    */
   toArrow(schema: StructType, start: number, end: number, options?: ParquetWriteOptions): ArrowColumns {
+    this.settle();
     const resolved = resolveParquetWriteOptions(options);
     const plan = new StatsPlan(resolved.statsColumns);
     const top = createColumns(schema, resolved.fieldIds, plan);
@@ -633,6 +785,7 @@ export class ColumnBatch {
 
   /** Null counts of every column over rows [start, end) (for leaves the statistics do not cover). */
   nullCounts(start: number, end: number): ColumnStats[] {
+    this.settle();
     return this.columns.map((column) => {
       let nulls = 0;
       for (let i = start; i < end; i++) if (column.valid[i] === 0) nulls++;

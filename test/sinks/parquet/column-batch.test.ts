@@ -434,6 +434,47 @@ describe('retain, appendBatch and reading values back', () => {
     }
   });
 
+  it('a retained batch (rows not yet moved) slices, sizes, retains again and appends as one whose rows moved', () => {
+    const g = generator(77);
+    const first = Uint8Array.from(rows, () => (g.int(0, 9) === 0 ? 0 : 1));
+    const kept = rows.filter((_, i) => first[i] === 1);
+    const second = Uint8Array.from(kept, () => (g.int(0, 3) === 0 ? 0 : 1));
+    const kept2 = kept.filter((_, i) => second[i] === 1);
+    const moved = batchOf(rows, SCHEMA, rows.length + 5);
+    moved.retain(first);
+    moved.isValid(0, 0); // a reader moves the rows into place
+    const lazy = batchOf(rows, SCHEMA, rows.length + 5);
+    expect(lazy.retain(first)).toBe(kept.length);
+    expect(lazy.bytesPerRow()).toBe(moved.bytesPerRow());
+    const ranges = (n: number) => [
+      [0, n],
+      [0, 1],
+      [3, 400],
+      [n - 1, n],
+      [500, 500],
+    ];
+    for (const [start, end] of ranges(kept.length)) {
+      const { parts, transfer } = lazy.sliceParts(start!, end!);
+      expect(parts).toEqual(moved.sliceParts(start!, end!).parts);
+      const copy = ColumnBatch.fromParts(SCHEMA, structuredClone(parts, { transfer }));
+      expectSameAsEncodeRows(copy, 0, end! - start!, kept.slice(start, end), options);
+    }
+    // Retained again before the rows moved: the selection of the selection.
+    expect(lazy.retain(second)).toBe(kept2.length);
+    for (const [start, end] of ranges(kept2.length)) {
+      const { parts } = lazy.sliceParts(start!, end!);
+      expectSameAsEncodeRows(ColumnBatch.fromParts(SCHEMA, parts), 0, end! - start!, kept2.slice(start, end), options);
+    }
+    // Then appended to, and appended to another batch.
+    lazy.appendRow(rows[3]!);
+    expectSameAsEncodeRows(lazy, 0, kept2.length + 1, [...kept2, rows[3]!], options);
+    const other = batchOf(rows, SCHEMA, rows.length + 5);
+    other.retain(first);
+    const target = new ColumnBatch(SCHEMA, rows.length);
+    target.appendBatch(other);
+    expectSameAsEncodeRows(target, 0, kept.length, kept, options);
+  });
+
   it('appendBatch: batches appended one after another equal one batch of all their rows', () => {
     const parts = [rows.slice(0, 1), rows.slice(1, 700), rows.slice(700, 700), rows.slice(700)];
     const all = new ColumnBatch(SCHEMA, rows.length + 5);
