@@ -187,16 +187,45 @@ function sampleSlice(samples: unknown[] | undefined, n: number, rowOf: (j: numbe
   return out;
 }
 
+/** Typed arrays of `n` elements over buffers from `allocate` (which may give more bytes than asked). */
+function arrays(allocate: (bytes: number) => ArrayBuffer) {
+  return {
+    u8: (n: number) => new Uint8Array(allocate(n), 0, n),
+    i32: (n: number) => new Int32Array(allocate(4 * n), 0, n),
+    f64: (n: number) => new Float64Array(allocate(8 * n), 0, n),
+  };
+}
+
 /** A copy of stored rows [start, end) of `column` (ColumnBatch.sliceParts). */
-function sliceColumn(column: Column, start: number, end: number): ColumnParts {
+function sliceColumn(
+  column: Column,
+  start: number,
+  end: number,
+  allocate: (bytes: number) => ArrayBuffer,
+): ColumnParts {
   const n = end - start;
+  const make = arrays(allocate);
   let offsets: Int32Array | undefined;
   let bytes = new Uint8Array(0);
   if (column.offsets !== undefined) {
     const base = column.offsets[start]!;
-    offsets = column.offsets.slice(start, end + 1);
+    offsets = make.i32(n + 1);
+    offsets.set(column.offsets.subarray(start, end + 1));
     if (base !== 0) for (let i = 0; i <= n; i++) offsets[i]! -= base;
-    bytes = column.bytes.slice(base, column.offsets[end]!);
+    bytes = make.u8(column.offsets[end]! - base);
+    bytes.set(column.bytes.subarray(base, column.offsets[end]!));
+  }
+  const valid = make.u8(n);
+  valid.set(column.valid.subarray(start, end));
+  let numbers: Float64Array | undefined;
+  if (column.numbers !== undefined) {
+    numbers = make.f64(n);
+    numbers.set(column.numbers.subarray(start, end));
+  }
+  let forms: Uint8Array | undefined;
+  if (column.forms !== undefined) {
+    forms = make.u8(n);
+    forms.set(column.forms.subarray(start, end));
   }
   let big: Map<number, bigint> | undefined;
   if (column.big !== undefined) {
@@ -207,47 +236,55 @@ function sliceColumn(column: Column, start: number, end: number): ColumnParts {
     }
   }
   return {
-    valid: column.valid.slice(start, end),
-    numbers: column.numbers?.slice(start, end),
+    valid,
+    numbers,
     big,
     offsets,
     bytes,
     pos: bytes.length,
     samples: sampleSlice(column.samples, n, (j) => start + j),
-    forms: column.forms?.slice(start, end),
+    forms,
   };
 }
 
 /** A copy of the stored rows selection[start, end) of `column` (ColumnBatch.sliceParts after retain). */
-function gatherColumn(column: Column, selection: Int32Array, start: number, end: number): ColumnParts {
+function gatherColumn(
+  column: Column,
+  selection: Int32Array,
+  start: number,
+  end: number,
+  allocate: (bytes: number) => ArrayBuffer,
+): ColumnParts {
   const n = end - start;
+  const make = arrays(allocate);
   const rows = selection.subarray(start, end);
-  const valid = new Uint8Array(n);
+  const valid = make.u8(n);
   for (let j = 0; j < n; j++) valid[j] = column.valid[rows[j]!]!;
   let numbers: Float64Array | undefined;
   if (column.numbers !== undefined) {
     const from = column.numbers;
-    numbers = new Float64Array(n);
+    numbers = make.f64(n);
     for (let j = 0; j < n; j++) numbers[j] = from[rows[j]!]!;
   }
   let forms: Uint8Array | undefined;
   if (column.forms !== undefined) {
     const from = column.forms;
-    forms = new Uint8Array(n);
+    forms = make.u8(n);
     for (let j = 0; j < n; j++) forms[j] = from[rows[j]!]!;
   }
   let offsets: Int32Array | undefined;
   let bytes = new Uint8Array(0);
   if (column.offsets !== undefined) {
     const from = column.offsets;
-    offsets = new Int32Array(n + 1);
+    offsets = make.i32(n + 1);
+    offsets[0] = 0;
     let total = 0;
     for (let j = 0; j < n; j++) {
       const row = rows[j]!;
       total += from[row + 1]! - from[row]!;
       offsets[j + 1] = total;
     }
-    bytes = new Uint8Array(total);
+    bytes = make.u8(total);
     // Runs of consecutive stored rows move at once.
     for (let j = 0; j < n; ) {
       let k = j + 1;
@@ -361,13 +398,19 @@ export class ColumnBatch {
    * A copy of rows [start, end) as plain data (a batch of exactly those rows, see fromParts) and its
    * buffers to transfer; this batch is left as it is. Only between rows.
    */
-  sliceParts(start: number, end: number): { parts: ColumnBatchParts; transfer: ArrayBuffer[] } {
+  sliceParts(
+    start: number,
+    end: number,
+    allocate: (bytes: number) => ArrayBuffer = (bytes) => new ArrayBuffer(bytes),
+  ): { parts: ColumnBatchParts; transfer: ArrayBuffer[] } {
     const n = end - start;
     const transfer: ArrayBuffer[] = [];
     const selection = this.selection;
     const columns = this.columns.map((column): ColumnParts => {
       const part =
-        selection === undefined ? sliceColumn(column, start, end) : gatherColumn(column, selection, start, end);
+        selection === undefined
+          ? sliceColumn(column, start, end, allocate)
+          : gatherColumn(column, selection, start, end, allocate);
       for (const array of [part.valid, part.numbers, part.offsets, part.bytes, part.forms]) {
         if (array !== undefined) transfer.push(array.buffer as ArrayBuffer);
       }

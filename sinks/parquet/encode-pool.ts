@@ -10,6 +10,7 @@ import type { EncodeFailure, EncodeResult, EncodeTask } from './encode-task.js';
 import { ParquetEncodeError, ParquetWorkerError, ParquetWriterError } from './errors.js';
 import { type ParquetWriteOptions, resolveParquetWriteOptions } from './options.js';
 import { type IpcWriteSettings, ipcWriteSettings, unwrapIpcWrite } from './parquet-writer.js';
+import type { ColumnStats } from './stats.js';
 
 export interface ParquetEncodePoolOptions {
   /** Most worker threads (and files written at once). Default min(2, os.availableParallelism()). */
@@ -35,6 +36,9 @@ export interface ParquetEncodePoolOptions {
 export class ParquetEncodePool {
   readonly size: number;
   private readonly pool: WorkerPool<EncodeTask, EncodeResult>;
+  /** Column buffers workers sent back, reused by writeColumns' copies (fresh memory costs page faults and GC). */
+  private spare: ArrayBuffer[] = [];
+  private spareBytes = 0;
 
   constructor(
     options: ParquetEncodePoolOptions = {},
@@ -113,9 +117,9 @@ export class ParquetEncodePool {
     start: number,
     end: number,
     options: ParquetWriteOptions = {},
-  ): Promise<Required<EncodeResult>> {
+  ): Promise<{ bytes: Uint8Array; stats: ColumnStats[] }> {
     resolveParquetWriteOptions(options);
-    const { parts, transfer } = batch.sliceParts(start, end);
+    const { parts, transfer } = batch.sliceParts(start, end, (bytes) => this.allocate(bytes));
     const task: EncodeTask = {
       kind: 'columns',
       batchSchema: batch.schema,
@@ -125,7 +129,38 @@ export class ParquetEncodePool {
       rows: end - start,
     };
     const result = await this.pool.run(task, transfer);
+    for (const buffer of result.spare ?? []) this.keep(buffer);
     return { bytes: result.bytes, stats: result.stats ?? [] };
+  }
+
+  /** A buffer of at least `bytes`: the smallest spare one that is not more than twice as large, or a new one. */
+  private allocate(bytes: number): ArrayBuffer {
+    if (bytes >= MIN_SPARE_BYTES) {
+      let best = -1;
+      for (let i = 0; i < this.spare.length; i++) {
+        const size = this.spare[i]!.byteLength;
+        if (size >= bytes && size <= 2 * bytes && (best < 0 || size < this.spare[best]!.byteLength)) best = i;
+      }
+      if (best >= 0) {
+        const [buffer] = this.spare.splice(best, 1);
+        this.spareBytes -= buffer!.byteLength;
+        return buffer!;
+      }
+    }
+    return new ArrayBuffer(bytes);
+  }
+
+  /** Keeps a buffer sent back for reuse, dropping the oldest ones past MAX_SPARE_BYTES. */
+  private keep(buffer: ArrayBuffer): void {
+    if (buffer.byteLength < MIN_SPARE_BYTES) return;
+    this.spare.push(buffer);
+    this.spareBytes += buffer.byteLength;
+    while (this.spareBytes > MAX_SPARE_BYTES) this.spareBytes -= this.spare.shift()!.byteLength;
+  }
+
+  /** Bytes held for reuse (tests). */
+  get spareBytesHeld(): number {
+    return this.spareBytes;
   }
 
   /** Ends every worker; jobs waiting or in flight reject (non-retryable). Later jobs reject at once. */
@@ -138,6 +173,11 @@ export class ParquetEncodePool {
     await this.pool.terminateWorkersForTesting();
   }
 }
+
+/** Buffers below this size are not worth reusing. */
+const MIN_SPARE_BYTES = 64 * 1024;
+/** Most bytes held for reuse (about two batches of 50 000 rows of ~400 bytes). */
+const MAX_SPARE_BYTES = 64 * 1024 * 1024;
 
 function closedError(): ParquetWriterError {
   return new ParquetWriterError('the Parquet encode pool is closed', undefined);

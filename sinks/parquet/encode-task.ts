@@ -25,10 +25,27 @@ export type EncodeTask =
       rows: number;
     };
 
-/** A written file: its bytes and ('columns' tasks) the statistics of every leaf. */
+/**
+ * A written file: its bytes and ('columns' tasks) the statistics of every leaf; from a worker also the
+ * task's column buffers, sent back for the pool to reuse (`spare`).
+ */
 export interface EncodeResult {
   bytes: Uint8Array;
   stats?: ColumnStats[];
+  spare?: ArrayBuffer[];
+}
+
+/** The buffers of a 'columns' task's arrays (each once). */
+export function taskBuffers(task: EncodeTask): ArrayBuffer[] {
+  if (task.kind !== 'columns') return [];
+  const buffers = new Set<ArrayBuffer>();
+  for (const c of task.parts.columns) {
+    for (const array of [c.valid, c.numbers, c.offsets, c.bytes, c.forms]) {
+      if (array !== undefined && array.buffer instanceof ArrayBuffer && array.buffer.byteLength > 0)
+        buffers.add(array.buffer);
+    }
+  }
+  return [...buffers];
 }
 
 /**

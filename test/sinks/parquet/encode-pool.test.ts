@@ -275,6 +275,23 @@ describe('ParquetEncodePool.writeColumns', () => {
       // Every leaf has its null count, past the statistics' limit too.
       expect(results[k]!.stats.map((s) => s.path[0]).sort()).toEqual(schema.fields.map((f) => f.name).sort());
     });
+    // The workers sent the copies' buffers back; copies made into them (over older rows' bytes) write the same files.
+    expect(pool.spareBytesHeld).toBeGreaterThan(0);
+    for (const [start, end, options] of [...slices].reverse()) {
+      const again = await pool.writeColumns(batch, fileSchema, start, end, options);
+      expect(Buffer.from(again.bytes).equals(encodeSliceHere(batch, fileSchema, start, end, options).bytes)).toBe(true);
+    }
+    const retained = new ColumnBatch(schema, rows.length);
+    for (const row of rows) retained.appendRow(row);
+    retained.retain(Uint8Array.from(rows, (_, i) => (i % 10 === 3 ? 0 : 1)));
+    for (const [start, end] of [
+      [0, retained.length],
+      [17, 4000],
+    ] as const) {
+      const worker = await pool.writeColumns(retained, fileSchema, start, end);
+      expect(Buffer.from(worker.bytes).equals(encodeSliceHere(retained, fileSchema, start, end, {}).bytes)).toBe(true);
+    }
+    expect(pool.spareBytesHeld).toBeLessThanOrEqual(64 * 2 ** 20);
     expect(
       Buffer.from(encodeSliceHere(batch, schema, 0, rows.length, {}).bytes).equals(encodeRows(schema, rows).bytes),
     ).toBe(true);
