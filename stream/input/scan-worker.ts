@@ -4,7 +4,7 @@
 import { serveWorkerTasks } from '../../common/worker-pool.js';
 import { runScanTask, type ScannedParts, type ScanTask } from './scan-records.js';
 
-await serveWorkerTasks<ScanTask, ScannedParts | undefined>(async (task) => {
+void serveWorkerTasks<ScanTask, ScannedParts | undefined>(async (task) => {
   const scanned = await runScanTask(task);
   if (scanned === undefined) return { result: undefined };
   const { parts, transfer } = scanned.batch.parts();

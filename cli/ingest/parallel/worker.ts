@@ -4,7 +4,7 @@
 import { serveWorkerTasks } from '../../../common/worker-pool.js';
 import { runStage, type StageResult, type StageTask } from './task.js';
 
-await serveWorkerTasks<StageTask, StageResult>(async (task) => {
+void serveWorkerTasks<StageTask, StageResult>(async (task) => {
   const result = await runStage(task);
   const transfer: ArrayBuffer[] = [];
   for (const file of result.files) {
