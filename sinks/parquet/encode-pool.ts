@@ -6,7 +6,7 @@ import { type Table, tableToIPC } from 'apache-arrow';
 import { siblingModule, WorkerPool } from '../../common/worker-pool.js';
 import type { StructType } from '../schema.js';
 import type { ColumnBatch } from './column-batch.js';
-import type { EncodeFailure, EncodeResult, EncodeTask } from './encode-task.js';
+import { batchSliceArrow, type EncodeFailure, type EncodeResult, type EncodeTask } from './encode-task.js';
 import { ParquetEncodeError, ParquetWorkerError, ParquetWriterError } from './errors.js';
 import { type ParquetWriteOptions, resolveParquetWriteOptions } from './options.js';
 import { type IpcWriteSettings, ipcWriteSettings, unwrapIpcWrite } from './parquet-writer.js';
@@ -102,8 +102,13 @@ export class ParquetEncodePool {
   async writeIpc(ipc: Uint8Array, settings: IpcWriteSettings, rows: number): Promise<Uint8Array> {
     const whole = ipc.byteOffset === 0 && ipc.byteLength === ipc.buffer.byteLength && ipc.buffer instanceof ArrayBuffer;
     const own = whole ? ipc : ipc.slice();
-    return (await this.pool.run({ kind: 'ipc', ipc: own, settings, rows }, [own.buffer as ArrayBuffer])).bytes;
+    const result = await this.pool.run({ kind: 'ipc', ipc: own, settings, rows }, [own.buffer as ArrayBuffer]);
+    if (result.columns) this.columnsInWorkers = true;
+    return result.bytes;
   }
+
+  /** Whether a worker said it has loaded the code of 'columns' tasks (writeColumns posts them from then on). */
+  columnsInWorkers = false;
 
   /**
    * Writes rows [start, end) of `batch` under `schema` as one Parquet file in a worker: the bytes and
@@ -118,7 +123,14 @@ export class ParquetEncodePool {
     end: number,
     options: ParquetWriteOptions = {},
   ): Promise<{ bytes: Uint8Array; stats: ColumnStats[] }> {
-    resolveParquetWriteOptions(options);
+    const resolved = resolveParquetWriteOptions(options);
+    if (!this.columnsInWorkers) {
+      // Until a worker has the code loaded: the table and IPC stream on this thread (as writeTable).
+      const arrow = batchSliceArrow(batch, schema, start, end, options);
+      const ipc = tableToIPC(arrow.table, 'stream');
+      const bytes = await this.writeIpc(ipc, ipcWriteSettings(resolved, arrow.dictionaryColumns), end - start);
+      return { bytes, stats: arrow.stats };
+    }
     const { parts, transfer } = batch.sliceParts(start, end, (bytes) => this.allocate(bytes));
     const task: EncodeTask = {
       kind: 'columns',

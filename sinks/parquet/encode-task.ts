@@ -8,8 +8,8 @@ import { tableToIPC } from 'apache-arrow';
 import type { StructType } from '../schema.js';
 import type { ArrowColumns } from './arrow-table.js';
 import { ColumnBatch, type ColumnBatchParts } from './column-batch.js';
+import { type IpcWriteSettings, ipcWriteSettings, parquetWasmModule, writeIpcToParquet } from './ipc-writer.js';
 import { type ParquetWriteOptions, resolveParquetWriteOptions } from './options.js';
-import { type IpcWriteSettings, ipcWriteSettings, parquetWasmModule, writeIpcToParquet } from './parquet-writer.js';
 import type { ColumnStats } from './stats.js';
 
 export type EncodeTask =
@@ -33,6 +33,8 @@ export interface EncodeResult {
   bytes: Uint8Array;
   stats?: ColumnStats[];
   spare?: ArrayBuffer[];
+  /** From a worker: whether it has loaded the code of 'columns' tasks (it loads it after its first task). */
+  columns?: boolean;
 }
 
 /** The buffers of a 'columns' task's arrays (each once). */

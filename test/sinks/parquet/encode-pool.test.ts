@@ -223,6 +223,16 @@ describe('encodeRowsAsync in a worker pool', () => {
   });
 });
 
+/** Writes small files until a worker of `pool` reports the code of 'columns' tasks loaded. */
+async function untilColumnsInWorkers(pool: ParquetEncodePool): Promise<void> {
+  const { table } = rowsToArrow(STRINGS, [{ id: 'x', kind: 'a', bin: null }]);
+  for (let i = 0; i < 200 && !pool.columnsInWorkers; i++) {
+    await pool.writeTable(table);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  expect(pool.columnsInWorkers).toBe(true);
+}
+
 describe('ParquetEncodePool.writeColumns', () => {
   // Every ColumnBatch type; nulls, non-ASCII, longs beyond 2^53, non-canonical timestamp texts.
   const schema = struct(
@@ -265,6 +275,14 @@ describe('ParquetEncodePool.writeColumns', () => {
       [4500, rows.length, { compression: 'uncompressed', dictionary: true, rowGroupSize: 1000 }],
       [1234, 1240, { statsColumns: -1 }],
     ];
+    // Before a worker has the columns code: the table is built on this thread (the same file).
+    expect(pool.columnsInWorkers).toBe(false);
+    const [before] = slices;
+    const early = await pool.writeColumns(batch, fileSchema, before![0], before![1], before![2]);
+    expect(
+      Buffer.from(early.bytes).equals(encodeSliceHere(batch, fileSchema, before![0], before![1], before![2]).bytes),
+    ).toBe(true);
+    await untilColumnsInWorkers(pool);
     const results = await Promise.all(
       slices.map(([start, end, options]) => pool.writeColumns(batch, fileSchema, start, end, options)),
     );
@@ -316,6 +334,7 @@ describe('ParquetEncodePool.writeColumns', () => {
 
   it('rejects a schema the batch does not hold with a ParquetWriterError, and the next job succeeds', async () => {
     const pool = newPool(1);
+    await untilColumnsInWorkers(pool);
     const batch = new ColumnBatch(schema, 10);
     for (const row of rows.slice(0, 10)) batch.appendRow(row);
     const wrong = struct(field('id', 'long', false));
