@@ -123,13 +123,11 @@ export class ParquetEncodePool {
     end: number,
     options: ParquetWriteOptions = {},
   ): Promise<{ bytes: Uint8Array; stats: ColumnStats[] }> {
-    const resolved = resolveParquetWriteOptions(options);
+    resolveParquetWriteOptions(options);
     if (!this.columnsInWorkers) {
-      // Until a worker has the code loaded: the table and IPC stream on this thread (as writeTable).
+      // Until a worker has the code loaded: the table on this thread, written as writeTable writes it.
       const arrow = batchSliceArrow(batch, schema, start, end, options);
-      const ipc = tableToIPC(arrow.table, 'stream');
-      const bytes = await this.writeIpc(ipc, ipcWriteSettings(resolved, arrow.dictionaryColumns), end - start);
-      return { bytes, stats: arrow.stats };
+      return { bytes: await this.writeTable(arrow.table, options, arrow.dictionaryColumns), stats: arrow.stats };
     }
     const { parts, transfer } = batch.sliceParts(start, end, (bytes) => this.allocate(bytes));
     const task: EncodeTask = {
