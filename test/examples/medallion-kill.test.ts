@@ -1,9 +1,15 @@
-// kill -9 of the real demo process at random moments, 20 times, then a run to completion: the bronze,
-// silver and gold tables are exactly the reference model's (no loss, no duplicates), and every
-// streaming commit of each query is in the table log once.
+// kill -9 of the real demo process 20 times, then a run to completion: the bronze, silver and gold
+// tables are exactly the reference model's (no loss, no duplicates), and every streaming commit of each
+// query is in the table log once.
+//
+// Where the kills land is planned by progress, not by a clock alone: most kills wait until a stage's
+// table reaches a random version, then a random few milliseconds more (so they fall anywhere inside
+// the next batch: parquet writes, the commit, the checkpoint); the others come a random moment after
+// start (recovery and table opening). A time-only schedule put every kill into bronze when the machine
+// was loaded (restarts ate the time), and could run out of work on an idle one.
 
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -18,9 +24,41 @@ const RECORDS = 24_000; // per partition: 96 000 raw records
 const BATCH = 400; // 30 bronze batches, 30 silver batches
 const GOLD_FILES = 4; // several gold batches too
 const KILLS = 20;
-const MAX_ATTEMPTS = 60;
+const MAX_ATTEMPTS = 40;
 /** Bronze commits: version 0 creates the table, then one per batch. */
 const BATCHES_BRONZE = RECORDS / BATCH;
+/** Silver reads one bronze commit per batch; gold reads GOLD_FILES silver files per batch. */
+const LAST_VERSION = { bronze: BATCHES_BRONZE, silver: BATCHES_BRONZE, gold: BATCHES_BRONZE / GOLD_FILES } as const;
+type Stage = keyof typeof LAST_VERSION;
+
+/** When to kill a run: `afterMs` after the pipeline starts or, with `stage`, after its table reaches `version`. */
+interface Kill {
+  afterMs: number;
+  stage?: Stage;
+  version?: number;
+}
+
+/**
+ * The kill schedule: 4 kills at 0–800 ms after start (the first one at 0–300 ms, in bronze's first
+ * batches), and 8 / 5 / 3 kills at random versions of bronze / silver / gold, in order, each 0–150 ms
+ * after its version's commit appears.
+ */
+function schedule(random: () => number): Kill[] {
+  const atVersion = (stage: Stage, n: number): Kill[] =>
+    Array.from({ length: n }, () => 1 + Math.floor(random() * (LAST_VERSION[stage] - 2)))
+      .sort((a, b) => a - b)
+      .map((version) => ({ stage, version, afterMs: Math.round(random() * 150) }));
+  const kills = [...atVersion('bronze', 8), ...atVersion('silver', 5), ...atVersion('gold', 3)];
+  for (let i = 0; i < 3; i++)
+    kills.splice(1 + Math.floor(random() * kills.length), 0, { afterMs: Math.round(random() * 800) });
+  kills.unshift({ afterMs: Math.round(random() * 300) });
+  return kills;
+}
+
+/** A table's commit file for `version`. */
+function commitFile(table: string, version: number): string {
+  return join(table, '_delta_log', `${String(version).padStart(20, '0')}.json`);
+}
 
 /** The latest version of a table (-1 before it exists), from its log folder. */
 function versions(table: string): number {
@@ -32,10 +70,7 @@ function versions(table: string): number {
   }
 }
 
-function runDemo(
-  root: string,
-  killAfterMs?: number,
-): Promise<{ code: number | null; signal: string | null; out: string }> {
+function runDemo(root: string, kill?: Kill): Promise<{ code: number | null; signal: string | null; out: string }> {
   return new Promise((resolve, reject) => {
     // One process (node with the tsx loader), so SIGKILL hits the pipeline itself, not a wrapper.
     const child = spawn(
@@ -62,12 +97,26 @@ function runDemo(
     // The clock starts when the pipeline announces itself (modules loaded), so kills land in its work
     // rather than in TypeScript loading, whatever the machine's load.
     let timer: NodeJS.Timeout | undefined;
+    let poll: NodeJS.Timeout | undefined;
+    const killLater = () => {
+      timer = setTimeout(() => child.kill('SIGKILL'), kill?.afterMs);
+    };
     child.stdout.once('data', () => {
-      if (killAfterMs !== undefined) timer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+      if (kill?.stage === undefined || kill.version === undefined) {
+        if (kill) killLater();
+        return;
+      }
+      const file = commitFile(paths(root)[kill.stage], kill.version);
+      poll = setInterval(() => {
+        if (!existsSync(file)) return;
+        clearInterval(poll);
+        killLater();
+      }, 5);
     });
     child.on('error', reject);
     child.on('exit', (code, signal) => {
-      if (timer) clearTimeout(timer);
+      clearTimeout(timer);
+      clearInterval(poll);
       resolve({ code, signal, out });
     });
   });
@@ -94,32 +143,38 @@ describe('medallion demo under kill -9', () => {
 
   it(`survives ${KILLS} SIGKILLs at random moments with exactly-once tables`, async () => {
     const seed = Number(process.env.LAKESTREAM_KILL_SEED ?? 20261123);
-    const random = prng(seed);
-    const kills: number[] = [];
+    const plan = schedule(prng(seed));
+    expect(plan.length).toBe(KILLS);
     const p = paths(dir);
     /** Table versions (bronze/silver/gold) after each kill: shows where the kills landed. */
     const stages: string[] = [];
-    for (let attempt = 0; kills.length < KILLS && attempt < MAX_ATTEMPTS; attempt++) {
-      // Into the pipeline's work: the first kill early (bronze), then anywhere in 0–2 s (bronze, silver
-      // or gold; an uninterrupted run takes ~9 s on an idle machine, a restart about 1 s to reopen
-      // tables and state, more on a loaded machine), so that 20 kills fit before the work runs out.
-      const delay = Math.round(random() * (attempt === 0 ? 500 : 2000));
-      const result = await runDemo(dir, delay);
-      if (result.signal === 'SIGKILL') {
-        kills.push(delay);
-        stages.push([p.bronze, p.silver, p.gold].map(versions).join('/'));
-      } else expect(result.code, `attempt ${attempt} (seed ${seed}) failed:\n${result.out}`).toBe(0);
+    // A run can end before its kill (its version was passed already, or the work ran out): the next
+    // run takes the next kill of the plan.
+    for (let attempt = 0; stages.length < KILLS && attempt < MAX_ATTEMPTS; attempt++) {
+      const kill = plan[stages.length] as Kill;
+      const result = await runDemo(dir, kill);
+      if (result.signal === 'SIGKILL') stages.push([p.bronze, p.silver, p.gold].map(versions).join('/'));
+      else expect(result.code, `attempt ${attempt} (seed ${seed}) failed:\n${result.out}`).toBe(0);
     }
-    expect(kills.length, `seed ${seed}`).toBe(KILLS);
+    expect(stages.length, `seed ${seed}: kills landed ${stages.join(', ')}`).toBe(KILLS);
     const final = await runDemo(dir);
     expect(final.code, final.out).toBe(0);
 
     // The kills must have interrupted real work in more than one stage, not idle re-runs.
     const distinct = new Set(stages);
     expect(distinct.size, `stages after kills: ${stages.join(', ')}`).toBeGreaterThanOrEqual(5);
-    expect(stages.some((s) => s.startsWith('-1/') || Number(s.split('/')[0]) < BATCHES_BRONZE)).toBe(true);
+    const landed = `seed ${seed}: kills landed ${stages.join(', ')}`;
+    expect(
+      stages.some((s) => s.startsWith('-1/') || Number(s.split('/')[0]) < BATCHES_BRONZE),
+      landed,
+    ).toBe(true);
     expect(
       stages.some((s) => Number(s.split('/')[0]) === BATCHES_BRONZE && Number(s.split('/')[1]) < BATCHES_BRONZE),
+      landed,
+    ).toBe(true);
+    expect(
+      stages.some((s) => Number(s.split('/')[1]) === BATCHES_BRONZE && Number(s.split('/')[2]) < LAST_VERSION.gold),
+      landed,
     ).toBe(true);
     const expected = expectedMedallion(RECORDS, BATCH);
     const bronze = await (await DeltaTable.open(new LocalObjectStore(p.bronze))).scanRows();
