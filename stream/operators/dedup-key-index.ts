@@ -388,16 +388,22 @@ export class DedupKeyIndex {
     this.minExpiry = Number.POSITIVE_INFINITY;
   }
 
-  /** Copies the live entries into a new arena (entries renumbered); only with no changes pending. */
+  /**
+   * Moves the live entries to the front of the arena (entries renumbered); only with no changes
+   * pending. In place, keeping the arena's and the table's sizes: the next batches, about as large,
+   * then fill them without growing them again (fresh arrays are external memory, which brings V8's
+   * full collections sooner).
+   */
   private compact(): void {
-    const arena = new Uint8Array(Math.max(1 << 16, this.arenaEnd - this.deadBytes));
+    const arena = this.arena;
     let at = 0;
     let next = 0;
     for (let e = 0; e < this.entries; e++) {
       if (this.alive[e] !== 1) continue;
       const start = this.starts[e]!;
       const length = this.lengths[e]!;
-      arena.set(this.arena.subarray(start, start + length), at);
+      // Entries lie in the arena in entry order, so the live bytes only move down (at <= start).
+      arena.copyWithin(at, start, start + length);
       this.starts[next] = at;
       this.lengths[next] = length;
       this.hashes[next] = this.hashes[e]!;
@@ -406,13 +412,12 @@ export class DedupKeyIndex {
       at += length;
       next++;
     }
-    this.arena = arena;
     this.arenaEnd = at;
     this.deadBytes = 0;
     this.entries = next;
     this.live = 0;
     this.tombstones = 0;
-    this.slots = new Int32Array(this.slots.length);
+    this.slots.fill(EMPTY);
     for (let e = 0; e < next; e++) this.place(e);
   }
 }

@@ -156,7 +156,13 @@ async function scanGroup(
   }
   // A group a worker may scan gets its own buffer (it is transferred); others pack into the scratch.
   const pooled = n >= MIN_POOLED_RECORDS ? defaultScanPool() : null;
-  let bytes = pooled === null && scratch.bytes.length >= size ? scratch.bytes : new Uint8Array(size);
+  // A new scratch has a quarter more room, so that the next groups, a little larger or smaller, fit it.
+  let bytes =
+    pooled !== null
+      ? new Uint8Array(size)
+      : scratch.bytes.length >= size
+        ? scratch.bytes
+        : new Uint8Array(size + (size >> 2));
   const ends = new Int32Array(n);
   let rowOnly: Uint8Array | undefined;
   let texts = 0;
