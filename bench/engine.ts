@@ -5,7 +5,8 @@
 // chunked like the engine's batches, alternating in one process.
 // Run: npx tsx bench/engine.ts [rows=200000] [repetitions=3] [maxRowsPerTrigger=50000]
 //   (or env LAKESTREAM_BENCH_ROWS / LAKESTREAM_BENCH_REPS / LAKESTREAM_BENCH_BATCH); reports medians of
-//   wall, process CPU (user + system, all threads) and peak RSS (sampled every 20 ms).
+//   wall, process CPU (user + system, all threads; on Linux also the main thread's share) and peak RSS
+//   (sampled every 20 ms).
 //   LAKESTREAM_BENCH_CODEC=zstd|snappy|uncompressed: both legs' codec (default snappy, the Delta default).
 //   A third leg runs the same query with writeStream's `columnar: false` (rows end to end).
 //   LAKESTREAM_BENCH_ONLY=engine|rows|raw runs one leg, e.g. for a profile:
@@ -161,11 +162,13 @@ async function main(): Promise<void> {
   const line = (label: string, runs: Run[]) => {
     const wall = median(runs.map((x) => x.wall));
     const cpu = median(runs.map((x) => x.cpu));
+    const mains = runs.map((x) => x.mainCpu).filter((x): x is number => x !== undefined);
+    const main = mains.length === runs.length ? ` (main thread ${(median(mains) / 1000).toFixed(2)} s)` : '';
     const rss = median(runs.map((x) => x.rss));
     const growth = median(runs.map((x) => x.rss - x.rssStart));
     console.log(
       `${label.padEnd(50)} wall ${wall.toFixed(0).padStart(5)} ms ${((ROWS / wall) * 1000).toFixed(0).padStart(7)} rows/s ` +
-        `${(jsonBytes / 1e3 / wall).toFixed(1).padStart(6)} MB/s | cpu ${(cpu / 1000).toFixed(2).padStart(6)} s ` +
+        `${(jsonBytes / 1e3 / wall).toFixed(1).padStart(6)} MB/s | cpu ${(cpu / 1000).toFixed(2).padStart(6)} s${main} ` +
         `| peak RSS ${(rss / 2 ** 20).toFixed(0).padStart(5)} MiB (+${(growth / 2 ** 20).toFixed(0)}) [wall runs ${runs.map((x) => x.wall.toFixed(0)).join(', ')}]`,
     );
     return { wall, cpu };

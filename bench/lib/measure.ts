@@ -1,5 +1,6 @@
-// Measuring one benchmark leg: wall, process CPU (user + system, all threads of this process) and
-// peak RSS (sampled every 20 ms), after a full GC. The same as bench/engine.ts's local helpers.
+// Measuring one benchmark leg: wall, process CPU (user + system, all threads of this process), the
+// main thread's share of it (Linux) and peak RSS (sampled every 20 ms), after a full GC.
+import { readFileSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
@@ -27,10 +28,28 @@ export interface Measured {
   wall: number;
   /** Process CPU ms (user + system, all threads). */
   cpu: number;
+  /**
+   * CPU ms of the main thread alone (Linux, from /proc; 10 ms resolution), else undefined. The rest
+   * of `cpu` is worker threads, V8's platform threads (concurrent and parallel GC, compilation) and
+   * libuv's.
+   */
+  mainCpu: number | undefined;
   /** Peak RSS, bytes. */
   rss: number;
   /** RSS when the run started (after a full GC): what the process held before it. */
   rssStart: number;
+}
+
+/** This process's main thread's CPU ms (user + system) from /proc, or undefined off Linux. */
+function mainThreadCpu(): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+    // Fields after the command name: state is field 3, utime 14 and stime 15 (clock ticks of 10 ms).
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Runs `body` once, measured. */
@@ -39,12 +58,15 @@ export async function measure<T>(body: (sampler: RssSampler) => Promise<T>): Pro
   const sampler = new RssSampler();
   const rssStart = sampler.peak;
   const c0 = process.cpuUsage();
+  const m0 = mainThreadCpu();
   const t0 = performance.now();
   try {
     const value = await body(sampler);
     const wall = performance.now() - t0;
     const cpu = process.cpuUsage(c0);
-    return { value, wall, cpu: (cpu.user + cpu.system) / 1000, rss: sampler.stop(), rssStart };
+    const m1 = mainThreadCpu();
+    const mainCpu = m0 !== undefined && m1 !== undefined ? m1 - m0 : undefined;
+    return { value, wall, cpu: (cpu.user + cpu.system) / 1000, mainCpu, rss: sampler.stop(), rssStart };
   } finally {
     sampler.stop();
   }
