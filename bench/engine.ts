@@ -8,6 +8,10 @@
 //   wall, process CPU (user + system, all threads; on Linux also the main thread's share) and peak RSS
 //   (sampled every 20 ms).
 //   LAKESTREAM_BENCH_CODEC=zstd|snappy|uncompressed: both legs' codec (default snappy, the Delta default).
+//   LAKESTREAM_BENCH_INPUT=bytes: the records are UTF-8 bytes in one buffer, as Kafka hands them over
+//   (the source's values are Uint8Array views; the raw leg decodes each to text for JSON.parse),
+//   instead of 200k JS strings held in the V8 heap (default `strings`). The strings add ~75 MB to the
+//   heap every full collection marks, which weighs on the leg that collects more often.
 //   A third leg runs the same query with writeStream's `columnar: false` (rows end to end).
 //   LAKESTREAM_BENCH_ONLY=engine|rows|raw runs one leg, e.g. for a profile:
 //   LAKESTREAM_BENCH_ONLY=engine node --cpu-prof --import tsx bench/engine.ts
@@ -40,10 +44,33 @@ const DUPLICATE_SHARE = 0.05;
 /** Both legs write the same codec: the Delta default (snappy) unless LAKESTREAM_BENCH_CODEC says otherwise. */
 const CODEC_NAME = (process.env.LAKESTREAM_BENCH_CODEC ?? DEFAULT_COMPRESSION) as ParquetCompression;
 const CODEC = { compression: CODEC_NAME } as const;
+const INPUT = process.env.LAKESTREAM_BENCH_INPUT ?? 'strings';
+if (INPUT !== 'strings' && INPUT !== 'bytes')
+  throw new Error(`LAKESTREAM_BENCH_INPUT=${INPUT}: expected strings or bytes`);
 const INPUT_SCHEMA: StructType = {
   type: 'struct',
-  fields: [{ name: 'value', type: 'string', nullable: true, metadata: {} }],
+  fields: [{ name: 'value', type: INPUT === 'bytes' ? 'binary' : 'string', nullable: true, metadata: {} }],
 };
+
+/** The records as both legs read them: the source's value, and the text JSON.parse takes. */
+interface Input {
+  length: number;
+  value(i: number): string | Uint8Array;
+  text(i: number): string;
+}
+
+/** `lines` as an Input: the strings themselves, or (LAKESTREAM_BENCH_INPUT=bytes) their UTF-8 in one buffer. */
+function inputOf(lines: string[]): Input {
+  if (INPUT === 'strings') return { length: lines.length, value: (i) => lines[i]!, text: (i) => lines[i]! };
+  const ends = new Int32Array(lines.length + 1);
+  const bytes = Buffer.allocUnsafe(lines.reduce((n, line) => n + Buffer.byteLength(line), 0));
+  for (let i = 0; i < lines.length; i++) ends[i + 1] = ends[i]! + bytes.write(lines[i]!, ends[i]!);
+  return {
+    length: lines.length,
+    value: (i) => bytes.subarray(ends[i]!, ends[i + 1]!),
+    text: (i) => bytes.toString('utf8', ends[i]!, ends[i + 1]!),
+  };
+}
 
 /** The JSON text of `n` events; ~5 % reuse the id of an event up to 1000 rows (≈ 4 min) earlier. */
 function jsonLines(n: number): { lines: string[]; jsonBytes: number; distinctIds: number } {
@@ -78,12 +105,12 @@ async function measure(body: (sampler: RssSampler) => Promise<Partial<Run> | und
   return { ...run, ...value };
 }
 
-async function engineRun(lines: readonly string[], dir: string, expectedRows: number, columnar = true): Promise<Run> {
+async function engineRun(lines: Input, dir: string, expectedRows: number, columnar = true): Promise<Run> {
   const progress: StreamingQueryProgress[] = [];
   const source = new GeneratorSource({
     rowsPerPartition: lines.length,
     maxRowsPerTrigger: BATCH,
-    generate: (_partition, offset) => ({ value: lines[offset] }),
+    generate: (_partition, offset) => ({ value: lines.value(offset) }),
     name: 'bench-events',
   });
   const run = await measure(async () => {
@@ -113,12 +140,12 @@ async function engineRun(lines: readonly string[], dir: string, expectedRows: nu
   return { ...run, phases, batches: progress.length };
 }
 
-async function rawRun(lines: readonly string[], dir: string): Promise<Run> {
+async function rawRun(lines: Input, dir: string): Promise<Run> {
   mkdirSync(dir, { recursive: true });
   return measure(async (sampler) => {
     for (let start = 0, file = 0; start < lines.length; start += BATCH, file++) {
-      const chunk = lines.slice(start, start + BATCH);
-      const rows = chunk.map((line) => JSON.parse(line) as Record<string, unknown>);
+      const rows: Record<string, unknown>[] = [];
+      for (let i = start; i < Math.min(lines.length, start + BATCH); i++) rows.push(JSON.parse(lines.text(i)));
       const encoded = encodeRows(SCHEMA, rows, CODEC);
       sampler.sample();
       await writeFile(join(dir, `part-${file}.${CODEC_NAME}.parquet`), encoded.bytes);
@@ -128,10 +155,13 @@ async function rawRun(lines: readonly string[], dir: string): Promise<Run> {
 }
 
 async function main(): Promise<void> {
-  const { lines, jsonBytes, distinctIds } = jsonLines(ROWS);
+  const generated = jsonLines(ROWS);
+  const { jsonBytes, distinctIds } = generated;
+  const lines = inputOf(generated.lines);
+  generated.lines = []; // with bytes input, the strings are garbage now
   console.log(
     `engine: ${ROWS} JSON rows (${(jsonBytes / ROWS).toFixed(0)} B/row, ${(jsonBytes / 1e6).toFixed(1)} MB), ` +
-      `${ROWS - distinctIds} duplicate ids, ${BATCH} rows/batch, ${CODEC_NAME}, LevelDB state, node ${process.version}, ` +
+      `${ROWS - distinctIds} duplicate ids, ${BATCH} rows/batch, ${INPUT} input, ${CODEC_NAME}, LevelDB state, node ${process.version}, ` +
       `${WARMUP} warm-up + ${REPS} measured, alternating`,
   );
   const root = mkdtempSync(join(tmpdir(), 'lakestream-bench-engine-'));
