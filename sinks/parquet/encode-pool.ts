@@ -8,8 +8,9 @@ import type { StructType } from '../schema.js';
 import type { ColumnBatch } from './column-batch.js';
 import { batchSliceArrow, type EncodeFailure, type EncodeResult, type EncodeTask } from './encode-task.js';
 import { ParquetEncodeError, ParquetWorkerError, ParquetWriterError } from './errors.js';
+import { type IpcWriteSettings, ipcWriteSettings } from './ipc-writer.js';
 import { type ParquetWriteOptions, resolveParquetWriteOptions } from './options.js';
-import { type IpcWriteSettings, ipcWriteSettings, unwrapIpcWrite } from './parquet-writer.js';
+import { unwrapIpcWrite } from './parquet-writer.js';
 import type { ColumnStats } from './stats.js';
 
 export interface ParquetEncodePoolOptions {

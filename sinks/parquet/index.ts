@@ -19,19 +19,18 @@ export {
   ParquetWriterError,
 } from './errors.js';
 export {
+  CREATED_BY,
+  type IpcWriteResult,
+  type IpcWriteSettings,
+  ipcWriteSettings,
+  writeIpcToParquet,
+} from './ipc-writer.js';
+export {
   PARQUET_WRITE_DEFAULTS,
   type ParquetCompression,
   type ParquetWriteOptions,
   type ResolvedParquetWriteOptions,
   resolveParquetWriteOptions,
 } from './options.js';
-export {
-  arrowToParquet,
-  CREATED_BY,
-  type IpcWriteResult,
-  type IpcWriteSettings,
-  ipcWriteSettings,
-  unwrapIpcWrite,
-  writeIpcToParquet,
-} from './parquet-writer.js';
+export { arrowToParquet, unwrapIpcWrite } from './parquet-writer.js';
 export { type ColumnStats, compareUtf8 } from './stats.js';

@@ -5,16 +5,6 @@ import { ParquetWriterError } from './errors.js';
 import { type IpcWriteResult, ipcWriteSettings, parquetWasmModule, writeIpcToParquet } from './ipc-writer.js';
 import { type ParquetWriteOptions, resolveParquetWriteOptions } from './options.js';
 
-export {
-  CREATED_BY,
-  type IpcWriteResult,
-  type IpcWriteSettings,
-  ipcWriteSettings,
-  type ParquetWasmModule,
-  parquetWasmModule,
-  writeIpcToParquet,
-} from './ipc-writer.js';
-
 /** The file of a writeIpcToParquet result, or the ParquetWriterError arrowToParquet throws for it. */
 export function unwrapIpcWrite(result: IpcWriteResult, rows: number): Uint8Array {
   if (result.ok) return result.bytes;

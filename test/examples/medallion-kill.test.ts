@@ -31,11 +31,10 @@ const BATCHES_BRONZE = RECORDS / BATCH;
 const LAST_VERSION = { bronze: BATCHES_BRONZE, silver: BATCHES_BRONZE, gold: BATCHES_BRONZE / GOLD_FILES } as const;
 type Stage = keyof typeof LAST_VERSION;
 
-/** When to kill a run: `afterMs` after the pipeline starts or, with `stage`, after its table reaches `version`. */
+/** When to kill a run: `afterMs` after the pipeline starts or, with `at`, after that table version's commit appears. */
 interface Kill {
   afterMs: number;
-  stage?: Stage;
-  version?: number;
+  at?: { stage: Stage; version: number };
 }
 
 /**
@@ -47,7 +46,7 @@ function schedule(random: () => number): Kill[] {
   const atVersion = (stage: Stage, n: number): Kill[] =>
     Array.from({ length: n }, () => 1 + Math.floor(random() * (LAST_VERSION[stage] - 2)))
       .sort((a, b) => a - b)
-      .map((version) => ({ stage, version, afterMs: Math.round(random() * 150) }));
+      .map((version) => ({ at: { stage, version }, afterMs: Math.round(random() * 150) }));
   const kills = [...atVersion('bronze', 8), ...atVersion('silver', 5), ...atVersion('gold', 3)];
   for (let i = 0; i < 3; i++)
     kills.splice(1 + Math.floor(random() * kills.length), 0, { afterMs: Math.round(random() * 800) });
@@ -102,11 +101,11 @@ function runDemo(root: string, kill?: Kill): Promise<{ code: number | null; sign
       timer = setTimeout(() => child.kill('SIGKILL'), kill?.afterMs);
     };
     child.stdout.once('data', () => {
-      if (kill?.stage === undefined || kill.version === undefined) {
+      if (kill?.at === undefined) {
         if (kill) killLater();
         return;
       }
-      const file = commitFile(paths(root)[kill.stage], kill.version);
+      const file = commitFile(paths(root)[kill.at.stage], kill.at.version);
       poll = setInterval(() => {
         if (!existsSync(file)) return;
         clearInterval(poll);
