@@ -5,6 +5,7 @@
 // Parquet bytes are the same. Rows are built one at a time and can be rolled back (a producer that
 // finds mid-row that it cannot take a record hands it to the row path instead).
 import { makeData, RecordBatch, Schema, Struct, Table } from 'apache-arrow';
+import { keepShape } from '../../common/shapes.js';
 import { isWellFormed, writeUtf8 } from '../../common/strings.js';
 import type { DataType, StructType } from '../schema.js';
 import type { ArrowColumns } from './arrow-table.js';
@@ -984,3 +985,14 @@ export class ColumnBatch {
     return rows;
   }
 }
+
+/** A batch with a column of each type, kept so that the shapes of ColumnBatch and its columns survive (common/shapes.ts). */
+export const SHAPE_KEEPER = keepShape(
+  new ColumnBatch(
+    {
+      type: 'struct',
+      fields: [...BATCH_TYPES].map((type) => ({ name: type, type: type as DataType, nullable: true, metadata: {} })),
+    },
+    1,
+  ),
+);

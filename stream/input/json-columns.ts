@@ -10,7 +10,8 @@
 // declined (scan returns false and the row is rolled back) and the caller runs the record through the
 // row path, which decides (and names the reason of a dead letter).
 
-import { type ColumnBatch, columnBatchSupports, SMALL_RANGES } from '../../sinks/parquet/column-batch.js';
+import { keepShape } from '../../common/shapes.js';
+import { type ColumnBatch, columnBatchSupports, SHAPE_KEEPER, SMALL_RANGES } from '../../sinks/parquet/column-batch.js';
 import { canonicalDate, canonicalTimestamp, toDays, toEpochMicros } from '../../sinks/parquet/values.js';
 import type { StructType } from '../../sinks/schema.js';
 import { conformsTemporal } from './conform-json.js';
@@ -618,3 +619,5 @@ export class JsonColumnScanner {
     }
   }
 }
+
+keepShape(new JsonColumnScanner(SHAPE_KEEPER.schema, SHAPE_KEEPER));

@@ -20,16 +20,8 @@
 // This relies on the operator's contract: a planned operator serves one query run, whose engine is
 // the only writer of its state (the checkpoint lease), and commits batch N as version N.
 
+import { keepShape } from '../../common/shapes.js';
 import type { StateStore } from '../state-store.js';
-
-interface Pending {
-  /** The store of the batch, and the version it commits. */
-  store: StateStore;
-  version: number;
-  /** Entries the batch added, and entries it removed. */
-  added: number[];
-  removed: number[];
-}
 
 /** Adds the key bytes[start, end), remembered until `expiry`, to the index being loaded. */
 export type AddKey = (bytes: Uint8Array, start: number, end: number, expiry: number) => void;
@@ -90,7 +82,16 @@ export class DedupKeyIndex {
   private tombstones = 0;
   /** The committed version the keys equal without `pending`; undefined until first loaded. */
   private version: number | undefined;
-  private pending: Pending | undefined;
+  /**
+   * The changes of the batch being recorded (begin), kept to undo them: its store (undefined: none
+   * pending), the version it commits, and the entries it added and removed. Fields of the index, not
+   * an object per batch: an object that dies with each batch loses its hidden class, and the optimized
+   * code that checked it (common/shapes.ts).
+   */
+  private pendingStore: StateStore | undefined;
+  private pendingVersion = -1;
+  private readonly added: number[] = [];
+  private readonly removed: number[] = [];
 
   /** Keys remembered (including the current batch's changes). */
   get size(): number {
@@ -106,10 +107,10 @@ export class DedupKeyIndex {
     batchId: number,
     load: (store: StateStore, add: AddKey) => Promise<void>,
   ): Promise<void> {
-    const pending = this.pending;
-    this.pending = undefined;
-    if (pending?.store.committed && store.version === pending.version) this.version = pending.version;
-    else if (pending !== undefined && store.version === this.version) this.undo(pending);
+    const prior = this.pendingStore;
+    this.pendingStore = undefined;
+    if (prior?.committed && store.version === this.pendingVersion) this.version = this.pendingVersion;
+    else if (prior !== undefined && store.version === this.version) this.undo();
     else if (store.version !== this.version) {
       this.version = undefined;
       this.clear();
@@ -118,8 +119,11 @@ export class DedupKeyIndex {
       });
       this.version = store.version;
     }
+    this.added.length = 0;
+    this.removed.length = 0;
     if (this.deadBytes > COMPACT_MIN_BYTES && this.deadBytes * 2 > this.arenaEnd) this.compact();
-    this.pending = { store, version: batchId, added: [], removed: [] };
+    this.pendingStore = store;
+    this.pendingVersion = batchId;
   }
 
   /** Whether the key bytes[start, end) is remembered. */
@@ -133,7 +137,7 @@ export class DedupKeyIndex {
    */
   add(bytes: Uint8Array, start: number, end: number, expiry: number): number {
     const entry = this.insert(bytes, start, end, expiry);
-    if (entry >= 0) this.pending!.added.push(entry);
+    if (entry >= 0) this.added.push(entry);
     return entry;
   }
 
@@ -145,7 +149,7 @@ export class DedupKeyIndex {
    */
   addTagged(tag: number, bytes: Uint8Array, start: number, end: number, expiry: number): number {
     const entry = this.insert(bytes, start, end, expiry, tag);
-    if (entry >= 0) this.pending!.added.push(entry);
+    if (entry >= 0) this.added.push(entry);
     return entry;
   }
 
@@ -172,7 +176,7 @@ export class DedupKeyIndex {
 
   /** The entries the current batch added (some may have been removed since). */
   addedEntries(): readonly number[] {
-    return this.pending?.added ?? [];
+    return this.added;
   }
 
   /** Whether the key of `entry` is remembered. */
@@ -206,7 +210,7 @@ export class DedupKeyIndex {
     this.alive[entry] = 0;
     this.live--;
     this.deadBytes += this.lengths[entry]!;
-    this.pending?.removed.push(entry);
+    if (this.pendingStore !== undefined) this.removed.push(entry);
   }
 
   /** The slot of key bytes[start, end) with hash `h`, or -1. */
@@ -357,16 +361,16 @@ export class DedupKeyIndex {
     this.tombstones = 0;
   }
 
-  private undo(pending: Pending): void {
+  private undo(): void {
     // A key added and removed by the batch was absent before it: re-adding the removed entries first
     // and taking out the added ones after leaves it absent. Entries are never reused while pending.
-    for (const entry of pending.removed) {
+    for (const entry of this.removed) {
       this.alive[entry] = 1;
       this.deadBytes -= this.lengths[entry]!;
       this.place(entry);
       if (this.expiries[entry]! < this.minExpiry) this.minExpiry = this.expiries[entry]!;
     }
-    for (const entry of pending.added) {
+    for (const entry of this.added) {
       if (this.alive[entry] !== 1) continue;
       const slot = this.slotOfEntry(entry);
       this.slots[2 * slot] = TOMBSTONE;
@@ -421,3 +425,5 @@ export class DedupKeyIndex {
     for (let e = 0; e < next; e++) this.place(e);
   }
 }
+
+keepShape(new DedupKeyIndex());
