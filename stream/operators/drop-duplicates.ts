@@ -190,10 +190,86 @@ const LOG_FORMAT = 2;
 const MIN_BUCKET_MS = 1_000;
 const MAX_BUCKET_MS = 60_000;
 const WATERMARK_KEY = encodeKey(['w']);
-/** admit's verdicts on a row. */
+/** admitKey's verdicts on a row. */
 const KEPT = 0;
 const DUPLICATE = 1;
 const NO_TIME = 2;
+
+/** The rows of a column group dedupColumnRows admits, and what it found so far. */
+interface ColumnSlice {
+  batch: ColumnBatch;
+  index: DedupKeyIndex;
+  /** The key columns, and the (timestamp) event-time column. */
+  keyColumns: readonly number[];
+  time: number;
+  delayMs: number;
+  /** keep[i] = 1 for the rows kept. */
+  keep: Uint8Array;
+  /** Scratch for writeColumnKey. */
+  parts: KeyPart[];
+  /** Rows dropped as duplicates (TALLY_DROPPED) and keys added (TALLY_INSERTED). */
+  tally: Float64Array;
+  /** Rows without event time whose key the index does not hold: dead letters, in row order. */
+  noTime: number[];
+}
+const TALLY_DROPPED = 0;
+const TALLY_INSERTED = 1;
+
+/**
+ * Admits rows [from, to) of `slice`'s batch: a row whose key the index does not hold is kept and its
+ * key remembered until its event time + delay; a held key is a duplicate; a row without event time
+ * does not claim its key (a dead letter, unless its key is held: then a duplicate). A single string key
+ * goes to the index straight from the column's bytes (addTagged). A synchronous function of its own,
+ * called per slice of YIELD_EVERY_ROWS rows: V8 optimizes it once and keeps it, where a hot loop in the
+ * operator's once-per-batch async process was compiled again whenever that function's code was dropped.
+ */
+function dedupColumnRows(slice: ColumnSlice, from: number, to: number): void {
+  const { batch, index, keyColumns, time, delayMs, keep, parts, tally } = slice;
+  const stringKey = keyColumns.length === 1 && batch.typeOf(keyColumns[0]!) === 'string' ? keyColumns[0]! : -1;
+  const keyBytes = stringKey >= 0 ? batch.utf8Bytes(stringKey) : undefined;
+  for (let i = from; i < to; i++) {
+    const t = columnEventTimeMs(batch, time, i);
+    const expiry = t === undefined ? undefined : t + delayMs;
+    if (keyBytes !== undefined && expiry !== undefined && batch.isValid(stringKey, i)) {
+      const end = batch.utf8Start(stringKey, i + 1);
+      const entry = index.addTagged(STRING_TAG, keyBytes, batch.utf8Start(stringKey, i), end, expiry);
+      if (entry >= 0) {
+        tally[TALLY_INSERTED]!++;
+        keep[i] = 1;
+        continue;
+      }
+      if (entry === -1) {
+        tally[TALLY_DROPPED]!++;
+        continue;
+      }
+    }
+    const verdict = admitKey(index, writeColumnKey(batch, keyColumns, i, parts), expiry, tally);
+    if (verdict === KEPT) keep[i] = 1;
+    else if (verdict === NO_TIME) slice.noTime.push(i);
+  }
+}
+
+/**
+ * Whether the row whose key is in keyScratch[0, length) is kept (KEPT): a new key, remembered until
+ * `expiry`. A key the index holds (version N−1's, or added earlier in this batch) is a DUPLICATE; a
+ * row without event time (`expiry` undefined) is a NO_TIME dead letter and does not claim its key.
+ * Counted in `tally`.
+ */
+function admitKey(index: DedupKeyIndex, length: number, expiry: number | undefined, tally: Float64Array): number {
+  if (expiry === undefined) {
+    if (index.has(keyScratch, 0, length)) {
+      tally[TALLY_DROPPED]!++;
+      return DUPLICATE;
+    }
+    return NO_TIME;
+  }
+  if (index.add(keyScratch, 0, length, expiry) < 0) {
+    tally[TALLY_DROPPED]!++;
+    return DUPLICATE;
+  }
+  tally[TALLY_INSERTED]!++;
+  return KEPT;
+}
 
 /** The bucket width of an operator whose watermark delay is `delayMs`; see above. */
 export function bucketWidthMs(delayMs: number): number {
@@ -296,27 +372,10 @@ async function loadLoggedKeys(store: StateStore, add: AddKey): Promise<void> {
 }
 
 /**
- * After the batch's rows: when `watermarkMs` is given, evicts every key with expiry <= watermarkMs and
- * deletes the records that held only such keys; then logs the batch's keys still remembered, one record
- * per bucket. Returns the number of evicted keys.
+ * The batch's keys still remembered (index.addedEntries) grouped into buckets of their expiry, of
+ * `width` or the wider one batchBucketWidthMs gives. Synchronous (see dedupColumnRows).
  */
-async function updateLog(
-  store: StateStore,
-  index: DedupKeyIndex,
-  batchId: number,
-  width: number,
-  watermarkMs: number | undefined,
-): Promise<number> {
-  let removed = 0;
-  if (watermarkMs !== undefined) {
-    removed = index.evict(watermarkMs);
-    const expired: Uint8Array[] = [];
-    for await (const { key } of store.range(TAG_E, prefixEnd(encodeKey(['e', watermarkMs])))) expired.push(key);
-    for (const key of expired) store.delete(key);
-    const value = new Uint8Array(8);
-    new DataView(value.buffer).setFloat64(0, watermarkMs);
-    store.put(WATERMARK_KEY, value);
-  }
+function bucketsOf(index: DedupKeyIndex, width: number): Iterable<Bucket> {
   const added = index.addedEntries();
   let least = Number.POSITIVE_INFINITY;
   let greatest = Number.NEGATIVE_INFINITY;
@@ -347,7 +406,32 @@ async function updateLog(
     const length = index.lengthOf(entry);
     bucket.bytes += 8 + varintLength(length) + length;
   }
-  for (const bucket of buckets.values()) {
+  return buckets.values();
+}
+
+/**
+ * After the batch's rows: when `watermarkMs` is given, evicts every key with expiry <= watermarkMs and
+ * deletes the records that held only such keys; then logs the batch's keys still remembered, one record
+ * per bucket. Returns the number of evicted keys.
+ */
+async function updateLog(
+  store: StateStore,
+  index: DedupKeyIndex,
+  batchId: number,
+  width: number,
+  watermarkMs: number | undefined,
+): Promise<number> {
+  let removed = 0;
+  if (watermarkMs !== undefined) {
+    removed = index.evict(watermarkMs);
+    const expired: Uint8Array[] = [];
+    for await (const { key } of store.range(TAG_E, prefixEnd(encodeKey(['e', watermarkMs])))) expired.push(key);
+    for (const key of expired) store.delete(key);
+    const value = new Uint8Array(8);
+    new DataView(value.buffer).setFloat64(0, watermarkMs);
+    store.put(WATERMARK_KEY, value);
+  }
+  for (const bucket of bucketsOf(index, width)) {
     store.put(encodeKey(['e', bucket.maxExpiry, batchId]), encodeRecord(bucket, index));
   }
   return removed;
@@ -408,63 +492,32 @@ function dedupOperator(
       const store = ctx.state!;
       await index.begin(store, ctx.batchId, loadLoggedKeys);
       const parts = new Array<KeyPart>(keys.length);
-      let dropped = 0;
-      let inserted = 0;
+      const tally = new Float64Array(2);
       const lateReason = `event-time column '${watermark!.column}' is null or not a timestamp`;
-      /**
-       * Whether the row whose key is in keyScratch[0, length) is kept (KEPT): a new key, remembered until
-       * `expiry`. A key the index holds (version N−1's, or added earlier in this batch) is a DUPLICATE; a
-       * row without event time (`expiry` undefined) is a NO_TIME dead letter and does not claim its key.
-       */
-      const admit = (length: number, expiry: number | undefined): number => {
-        if (expiry === undefined) {
-          if (index.has(keyScratch, 0, length)) {
-            dropped++;
-            return DUPLICATE;
-          }
-          return NO_TIME;
-        }
-        if (index.add(keyScratch, 0, length, expiry) < 0) {
-          dropped++;
-          return DUPLICATE;
-        }
-        inserted++;
-        return KEPT;
-      };
       for (const group of groups) {
         const columns = group.columns;
         if (columns !== undefined) {
           const { batch } = columns;
           const keyColumns = keys.map((k) => batch.indexOf(k));
-          const t = batch.indexOf(watermark!.column);
-          const keep = new Uint8Array(batch.length);
-          // A single string key goes to the index straight from the column's bytes (addTagged).
-          const stringKey = keyColumns.length === 1 && batch.typeOf(keyColumns[0]!) === 'string' ? keyColumns[0]! : -1;
-          const keyBytes = stringKey >= 0 ? batch.utf8Bytes(stringKey) : undefined;
-          for (let i = 0; i < batch.length; i++) {
-            if (i > 0 && i % YIELD_EVERY_ROWS === 0) await yieldToEventLoop();
-            const time = columnEventTimeMs(batch, t, i);
-            const expiry = time === undefined ? undefined : time + watermark!.delayMs;
-            if (keyBytes !== undefined && expiry !== undefined && batch.isValid(stringKey, i)) {
-              const end = batch.utf8Start(stringKey, i + 1);
-              const entry = index.addTagged(STRING_TAG, keyBytes, batch.utf8Start(stringKey, i), end, expiry);
-              if (entry >= 0) {
-                inserted++;
-                keep[i] = 1;
-                continue;
-              }
-              if (entry === -1) {
-                dropped++;
-                continue;
-              }
-            }
-            const verdict = admit(writeColumnKey(batch, keyColumns, i, parts), expiry);
-            if (verdict === KEPT) keep[i] = 1;
-            else if (verdict === NO_TIME) {
-              ctx.deadLetter({ partition: group.partition, reason: lateReason, row: columns.rowAt(i) });
-            }
+          const slice: ColumnSlice = {
+            batch,
+            index,
+            keyColumns,
+            time: batch.indexOf(watermark!.column),
+            delayMs: watermark!.delayMs,
+            keep: new Uint8Array(batch.length),
+            parts,
+            tally,
+            noTime: [],
+          };
+          for (let from = 0; from < batch.length; from += YIELD_EVERY_ROWS) {
+            if (from > 0) await yieldToEventLoop();
+            dedupColumnRows(slice, from, Math.min(batch.length, from + YIELD_EVERY_ROWS));
           }
-          columns.retain(keep);
+          for (const i of slice.noTime) {
+            ctx.deadLetter({ partition: group.partition, reason: lateReason, row: columns.rowAt(i) });
+          }
+          columns.retain(slice.keep);
         }
         const kept: Row[] = [];
         const rows = group.rows;
@@ -472,12 +525,14 @@ function dedupOperator(
           if (i > 0 && i % YIELD_EVERY_ROWS === 0) await yieldToEventLoop();
           const row = rows[i]!;
           for (let k = 0; k < keys.length; k++) parts[k] = keyPart(row[keys[k]!]);
-          const verdict = admit(writeRowKey(parts), expiryOf(row));
+          const verdict = admitKey(index, writeRowKey(parts), expiryOf(row), tally);
           if (verdict === KEPT) kept.push(row);
           else if (verdict === NO_TIME) ctx.deadLetter({ partition: group.partition, reason: lateReason, row });
         }
         group.rows = kept;
       }
+      const dropped = tally[TALLY_DROPPED]!;
+      const inserted = tally[TALLY_INSERTED]!;
       ctx.metrics.custom.numDuplicatesDropped = (ctx.metrics.custom.numDuplicatesDropped ?? 0) + dropped;
       const evictAt = ctx.watermarkMs > 0 ? ctx.watermarkMs : undefined;
       const evicted = await updateLog(store, index, ctx.batchId, width, evictAt);

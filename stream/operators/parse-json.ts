@@ -133,6 +133,62 @@ interface PackingScratch {
   bytes: Uint8Array;
 }
 
+/** Room for about the group's records as UTF-8 (one byte per character; pack grows it when short). */
+function packedSizeOf(rows: readonly Row[], column: string): number {
+  let size = 64;
+  for (let i = 0; i < rows.length; i++) {
+    const raw = rows[i]![column];
+    if (typeof raw === 'string' || raw instanceof Uint8Array) size += raw.length;
+  }
+  return size;
+}
+
+/** A group's records being packed as UTF-8 into one buffer (pack). */
+interface Packing {
+  bytes: Uint8Array;
+  /** Per record, the end of its bytes. */
+  ends: Int32Array;
+  /** rowOnly[i] = 1 for a record that takes the row path (not text or bytes); undefined while none. */
+  rowOnly: Uint8Array | undefined;
+  /** Records given as text, and the bytes used. */
+  texts: number;
+  at: number;
+}
+
+/**
+ * Packs records [from, to) of `rows` (their `column`) into `p`. Synchronous, called per slice between
+ * yields: V8 optimizes it once and keeps it, where the loop in the once-per-batch async scanGroup was
+ * compiled again on stack whenever that function's code was dropped.
+ */
+function pack(p: Packing, rows: readonly Row[], column: string, from: number, to: number): void {
+  for (let i = from; i < to; i++) {
+    const raw = rows[i]![column];
+    if (typeof raw === 'string' && isWellFormed(raw)) {
+      // Lone surrogates would be written as U+FFFD: such text takes the row path (rowOnly).
+      // Sized for one byte per character; the exact length only where 3 per character might not fit.
+      if (p.at + raw.length * 3 > p.bytes.length) room(p, Buffer.byteLength(raw, 'utf8'));
+      p.at += writeUtf8(p.bytes, raw, p.at);
+      p.texts++;
+    } else if (raw instanceof Uint8Array) {
+      room(p, raw.length);
+      p.bytes.set(raw, p.at);
+      p.at += raw.length;
+    } else {
+      p.rowOnly ??= new Uint8Array(rows.length);
+      p.rowOnly[i] = 1;
+    }
+    p.ends[i] = p.at;
+  }
+}
+
+/** Grows p.bytes (doubling) to hold `more` bytes after p.at. */
+function room(p: Packing, more: number): void {
+  if (p.at + more <= p.bytes.length) return;
+  const next = new Uint8Array(Math.max(p.bytes.length * 2, p.at + more));
+  next.set(p.bytes.subarray(0, p.at));
+  p.bytes = next;
+}
+
 /**
  * The columnar path of parseJson for one group: its records packed as UTF-8 and scanned into a
  * ColumnBatch (scanRecords), in a scan worker when the group is large and every record is packed text
@@ -149,49 +205,28 @@ async function scanGroup(
 ): Promise<{ batch: ColumnBatch; origin: Int32Array } | undefined> {
   const rows = group.rows;
   const n = rows.length;
-  let size = 64;
-  for (let i = 0; i < n; i++) {
-    const raw = rows[i]![column];
-    if (typeof raw === 'string' || raw instanceof Uint8Array) size += raw.length;
-  }
+  const size = packedSizeOf(rows, column);
   // A group a worker may scan gets its own buffer (it is transferred); others pack into the scratch.
   const pooled = n >= MIN_POOLED_RECORDS ? defaultScanPool() : null;
   // A new scratch has a quarter more room, so that the next groups, a little larger or smaller, fit it.
-  let bytes =
-    pooled !== null
-      ? new Uint8Array(size)
-      : scratch.bytes.length >= size
-        ? scratch.bytes
-        : new Uint8Array(size + (size >> 2));
-  const ends = new Int32Array(n);
-  let rowOnly: Uint8Array | undefined;
-  let texts = 0;
-  let at = 0;
-  const room = (more: number) => {
-    if (at + more <= bytes.length) return;
-    const next = new Uint8Array(Math.max(bytes.length * 2, at + more));
-    next.set(bytes.subarray(0, at));
-    bytes = next;
+  const packing: Packing = {
+    bytes:
+      pooled !== null
+        ? new Uint8Array(size)
+        : scratch.bytes.length >= size
+          ? scratch.bytes
+          : new Uint8Array(size + (size >> 2)),
+    ends: new Int32Array(n),
+    rowOnly: undefined,
+    texts: 0,
+    at: 0,
   };
-  for (let i = 0; i < n; i++) {
-    if (i > 0 && i % (8 * YIELD_EVERY_ROWS) === 0) await yieldToEventLoop();
-    const raw = rows[i]![column];
-    if (typeof raw === 'string' && isWellFormed(raw)) {
-      // Lone surrogates would be written as U+FFFD: such text takes the row path (rowOnly).
-      // Sized for one byte per character; the exact length only where 3 per character might not fit.
-      if (at + raw.length * 3 > bytes.length) room(Buffer.byteLength(raw, 'utf8'));
-      at += writeUtf8(bytes, raw, at);
-      texts++;
-    } else if (raw instanceof Uint8Array) {
-      room(raw.length);
-      bytes.set(raw, at);
-      at += raw.length;
-    } else {
-      rowOnly ??= new Uint8Array(n);
-      rowOnly[i] = 1;
-    }
-    ends[i] = at;
+  const slice = 8 * YIELD_EVERY_ROWS;
+  for (let from = 0; from < n; from += slice) {
+    if (from > 0) await yieldToEventLoop();
+    pack(packing, rows, column, from, Math.min(n, from + slice));
   }
+  const { bytes, ends, rowOnly, texts } = packing;
   const records = { bytes, ends, rowOnly };
   const pool = rowOnly === undefined && (texts === 0 || texts === n) ? pooled : null;
   if (pooled === null) scratch.bytes = bytes;
