@@ -120,7 +120,7 @@ class Column {
    * then undefined, and (timestamps) `forms` holds the text's length — canonical texts are equal
    * exactly when their value and (timestamps) length are.
    */
-  readonly samples: unknown[] | undefined;
+  samples: unknown[] | undefined;
   readonly forms: Uint8Array | undefined;
 
   constructor(
@@ -157,9 +157,23 @@ class Column {
     this.numbers = this.kind === UTF8 ? undefined : new Float64Array(capacity);
     this.offsets = this.kind === UTF8 ? new Int32Array(capacity + 1) : undefined;
     this.bytes = new Uint8Array(this.kind === UTF8 ? 1024 + Math.min(capacity, SIZING_ROWS) * 64 : 0);
-    // Filled, so V8 keeps a packed array (a large holey one can turn into a slow dictionary).
-    this.samples = type === 'timestamp' || type === 'date' ? new Array(capacity).fill(undefined) : undefined;
+    // Empty (all undefined) until a row has a sample (setSample): most timestamps and dates are canonical.
+    this.samples = type === 'timestamp' || type === 'date' ? [] : undefined;
     this.forms = type === 'timestamp' ? new Uint8Array(capacity) : undefined;
+  }
+
+  /**
+   * Sets row `row`'s sample (timestamp/date columns). An empty `samples` reads as all undefined; the
+   * first defined sample makes it a full array of `capacity` rows, filled so that V8 keeps it packed
+   * (a large holey one can turn into a slow dictionary).
+   */
+  setSample(row: number, sample: unknown, capacity: number): void {
+    let samples = this.samples!;
+    if (samples.length === 0) {
+      if (sample === undefined) return;
+      samples = this.samples = new Array(Math.max(capacity, row + 1)).fill(undefined);
+    }
+    samples[row] = sample;
   }
 
   /** Room for `more` bytes after `pos`. */
@@ -477,7 +491,7 @@ export class ColumnBatch {
     const column = this.columns[c]!;
     column.numbers![this.length] = value;
     column.big?.delete(this.length);
-    if (column.samples !== undefined) column.samples[this.length] = sample;
+    if (column.samples !== undefined) column.setSample(this.length, sample, this.capacity);
     if (column.forms !== undefined) column.forms[this.length] = 0;
     this.mark(column, 1);
   }
@@ -488,7 +502,7 @@ export class ColumnBatch {
     const column = this.columns[c]!;
     column.numbers![this.length] = micros;
     column.big?.delete(this.length);
-    column.samples![this.length] = undefined;
+    column.setSample(this.length, undefined, this.capacity);
     column.forms![this.length] = length;
     this.mark(column, 1);
   }
@@ -520,7 +534,7 @@ export class ColumnBatch {
         column.valid[row] = 0;
         column.setAt = row;
         column.big?.delete(row);
-        if (column.samples !== undefined) column.samples[row] = undefined;
+        if (column.samples !== undefined) column.setSample(row, undefined, this.capacity);
       }
       if (column.kind === UTF8) {
         if (column.valid[row] === 0) column.pos = column.offsets![row]!;
@@ -646,7 +660,9 @@ export class ColumnBatch {
       column.valid.set(from.valid.subarray(0, m), at);
       column.numbers?.set(from.numbers!.subarray(0, m), at);
       column.forms?.set(from.forms!.subarray(0, m), at);
-      if (column.samples !== undefined) for (let i = 0; i < m; i++) column.samples[at + i] = from.samples![i];
+      if (column.samples !== undefined && (column.samples.length > 0 || from.samples!.length > 0)) {
+        for (let i = 0; i < m; i++) column.setSample(at + i, from.samples![i], this.capacity);
+      }
       if (from.big !== undefined) for (const [i, b] of from.big) if (i < m) setBig(column, at + i, b);
       if (column.offsets !== undefined) {
         const fromOffsets = from.offsets!;
@@ -759,7 +775,7 @@ export class ColumnBatch {
         valid.copyWithin(to, i, j);
         numbers?.copyWithin(to, i, j);
         forms?.copyWithin(to, i, j);
-        if (samples !== undefined) for (let r = i; r < j; r++) samples[to + r - i] = samples[r];
+        if (samples !== undefined && samples.length > 0) for (let r = i; r < j; r++) samples[to + r - i] = samples[r];
         if (big !== undefined) {
           for (let r = i; r < j; r++) {
             const b = big.get(r);

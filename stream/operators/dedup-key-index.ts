@@ -90,8 +90,10 @@ export class DedupKeyIndex {
    */
   private pendingStore: StateStore | undefined;
   private pendingVersion = -1;
-  private readonly added: number[] = [];
-  private readonly removed: number[] = [];
+  private added = new Int32Array(1024);
+  private addedCount = 0;
+  private removed = new Int32Array(1024);
+  private removedCount = 0;
 
   /** Keys remembered (including the current batch's changes). */
   get size(): number {
@@ -119,8 +121,8 @@ export class DedupKeyIndex {
       });
       this.version = store.version;
     }
-    this.added.length = 0;
-    this.removed.length = 0;
+    this.addedCount = 0;
+    this.removedCount = 0;
     if (this.deadBytes > COMPACT_MIN_BYTES && this.deadBytes * 2 > this.arenaEnd) this.compact();
     this.pendingStore = store;
     this.pendingVersion = batchId;
@@ -137,7 +139,7 @@ export class DedupKeyIndex {
    */
   add(bytes: Uint8Array, start: number, end: number, expiry: number): number {
     const entry = this.insert(bytes, start, end, expiry);
-    if (entry >= 0) this.added.push(entry);
+    if (entry >= 0) this.pushAdded(entry);
     return entry;
   }
 
@@ -149,7 +151,7 @@ export class DedupKeyIndex {
    */
   addTagged(tag: number, bytes: Uint8Array, start: number, end: number, expiry: number): number {
     const entry = this.insert(bytes, start, end, expiry, tag);
-    if (entry >= 0) this.added.push(entry);
+    if (entry >= 0) this.pushAdded(entry);
     return entry;
   }
 
@@ -174,9 +176,15 @@ export class DedupKeyIndex {
     return removed;
   }
 
-  /** The entries the current batch added (some may have been removed since). */
-  addedEntries(): readonly number[] {
-    return this.added;
+  /** The entries the current batch added (some may have been removed since); valid until the next change. */
+  addedEntries(): Int32Array {
+    return this.added.subarray(0, this.addedCount);
+  }
+
+  /** Records `entry` as added by the batch (in an array kept from batch to batch, grown by doubling). */
+  private pushAdded(entry: number): void {
+    if (this.addedCount === this.added.length) this.added = grown(this.added, this.added.length * 2);
+    this.added[this.addedCount++] = entry;
   }
 
   /** Whether the key of `entry` is remembered. */
@@ -210,7 +218,10 @@ export class DedupKeyIndex {
     this.alive[entry] = 0;
     this.live--;
     this.deadBytes += this.lengths[entry]!;
-    if (this.pendingStore !== undefined) this.removed.push(entry);
+    if (this.pendingStore !== undefined) {
+      if (this.removedCount === this.removed.length) this.removed = grown(this.removed, this.removed.length * 2);
+      this.removed[this.removedCount++] = entry;
+    }
   }
 
   /** The slot of key bytes[start, end) with hash `h`, or -1. */
@@ -364,13 +375,15 @@ export class DedupKeyIndex {
   private undo(): void {
     // A key added and removed by the batch was absent before it: re-adding the removed entries first
     // and taking out the added ones after leaves it absent. Entries are never reused while pending.
-    for (const entry of this.removed) {
+    for (let i = 0; i < this.removedCount; i++) {
+      const entry = this.removed[i]!;
       this.alive[entry] = 1;
       this.deadBytes -= this.lengths[entry]!;
       this.place(entry);
       if (this.expiries[entry]! < this.minExpiry) this.minExpiry = this.expiries[entry]!;
     }
-    for (const entry of this.added) {
+    for (let i = 0; i < this.addedCount; i++) {
+      const entry = this.added[i]!;
       if (this.alive[entry] !== 1) continue;
       const slot = this.slotOfEntry(entry);
       this.slots[2 * slot] = TOMBSTONE;

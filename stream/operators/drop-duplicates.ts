@@ -296,9 +296,11 @@ function bucketStartOf(expiry: number, width: number): number {
   return Number.isFinite(start) && start <= expiry ? start : expiry;
 }
 
-/** The live entries a batch adds to one record. */
+/** The live entries a batch adds to one record: entries[start, end) of the batch's grouping (bucketsOf). */
 interface Bucket {
-  entries: number[];
+  entries: Int32Array;
+  start: number;
+  end: number;
   maxExpiry: number;
   /** Packed size of the entries. */
   bytes: number;
@@ -319,7 +321,8 @@ function encodeRecord(bucket: Bucket, index: DedupKeyIndex): Uint8Array {
   const view = new DataView(out.buffer);
   out[0] = LOG_FORMAT;
   let at = 1;
-  for (const entry of bucket.entries) {
+  for (let k = bucket.start; k < bucket.end; k++) {
+    const entry = bucket.entries[k]!;
     view.setFloat64(at, index.expiryOf(entry));
     at += 8;
     let length = index.lengthOf(entry);
@@ -371,42 +374,74 @@ async function loadLoggedKeys(store: StateStore, add: AddKey): Promise<void> {
   }
 }
 
+/** bucketsOf's scratch, kept from batch to batch: each added entry's bucket, then the entries by bucket. */
+let bucketOfScratch = new Int32Array(1024);
+let byBucketScratch = new Int32Array(1024);
+
 /**
  * The batch's keys still remembered (index.addedEntries) grouped into buckets of their expiry, of
- * `width` or the wider one batchBucketWidthMs gives. Synchronous (see dedupColumnRows).
+ * `width` or the wider one batchBucketWidthMs gives; the buckets' entries are views of one scratch
+ * array, valid until the next call. Synchronous (see dedupColumnRows).
  */
-function bucketsOf(index: DedupKeyIndex, width: number): Iterable<Bucket> {
+function bucketsOf(index: DedupKeyIndex, width: number): Bucket[] {
   const added = index.addedEntries();
   let least = Number.POSITIVE_INFINITY;
   let greatest = Number.NEGATIVE_INFINITY;
-  for (const entry of added) {
+  for (let k = 0; k < added.length; k++) {
+    const entry = added[k]!;
     if (!index.isLive(entry)) continue;
     const expiry = index.expiryOf(entry);
     if (expiry < least) least = expiry;
     if (expiry > greatest) greatest = expiry;
   }
   const batchWidth = batchBucketWidthMs(width, least, greatest);
-  const buckets = new Map<number, Bucket>();
+  if (bucketOfScratch.length < added.length) bucketOfScratch = new Int32Array(added.length * 2);
+  const bucketOf = bucketOfScratch;
+  const buckets: Bucket[] = [];
+  const byStart = new Map<number, number>();
   // Keys mostly arrive in event-time order: the previous entry's bucket is looked up first.
   let lastStart = Number.NaN;
-  let last: Bucket | undefined;
-  for (const entry of added) {
-    if (!index.isLive(entry)) continue;
+  let last = -1;
+  let live = 0;
+  for (let k = 0; k < added.length; k++) {
+    const entry = added[k]!;
+    if (!index.isLive(entry)) {
+      bucketOf[k] = -1;
+      continue;
+    }
     const expiry = index.expiryOf(entry);
     const start = bucketStartOf(expiry, batchWidth);
-    let bucket = start === lastStart ? last : buckets.get(start);
-    if (bucket === undefined) {
-      bucket = { entries: [], maxExpiry: expiry, bytes: 0 };
-      buckets.set(start, bucket);
+    let b = start === lastStart ? last : (byStart.get(start) ?? -1);
+    if (b < 0) {
+      b = buckets.length;
+      byStart.set(start, b);
+      buckets.push({ entries: byBucketScratch, start: 0, end: 0, maxExpiry: expiry, bytes: 0 });
     }
     lastStart = start;
-    last = bucket;
-    bucket.entries.push(entry);
+    last = b;
+    bucketOf[k] = b;
+    live++;
+    const bucket = buckets[b]!;
+    bucket.end++; // a count until the entries are placed below
     if (expiry > bucket.maxExpiry) bucket.maxExpiry = expiry;
     const length = index.lengthOf(entry);
     bucket.bytes += 8 + varintLength(length) + length;
   }
-  return buckets.values();
+  if (byBucketScratch.length < live) byBucketScratch = new Int32Array(live * 2);
+  let at = 0;
+  for (const bucket of buckets) {
+    bucket.entries = byBucketScratch;
+    bucket.start = at;
+    at += bucket.end;
+    bucket.end = bucket.start;
+  }
+  for (let k = 0; k < added.length; k++) {
+    const b = bucketOf[k]!;
+    if (b < 0) continue;
+    const bucket = buckets[b]!;
+    byBucketScratch[bucket.end++] = added[k]!;
+  }
+  return buckets;
 }
 
 /**
