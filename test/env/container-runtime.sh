@@ -13,8 +13,22 @@ fi
 if [[ -S /var/run/docker.sock ]] && ping_socket /var/run/docker.sock; then
   say "container runtime: docker (/var/run/docker.sock) answers"; exit 0
 fi
+# A podman API service whose working directory was deleted (started from a checkout removed since)
+# still answers pings but cannot start a container: "write child: broken pipe". Linux /proc tells.
+stale_podman_service() {
+  local pid
+  for pid in $(pgrep -f 'podman system service' || true); do
+    [[ "$(readlink "/proc/$pid/cwd" 2>/dev/null || true)" == *' (deleted)' ]] && return 0
+  done
+  return 1
+}
 if [[ -S "$PODMAN_SOCKET" ]] && ping_socket "$PODMAN_SOCKET"; then
-  say "container runtime: podman ($PODMAN_SOCKET) answers"; exit 0
+  if ! stale_podman_service; then
+    say "container runtime: podman ($PODMAN_SOCKET) answers"; exit 0
+  fi
+  say "container runtime: restarting the podman API (its working directory was deleted)"
+  pkill -f 'podman system service' || true
+  for _ in $(seq 1 50); do pgrep -f 'podman system service' >/dev/null || break; sleep 0.1; done
 fi
 
 started=$(date +%s)
@@ -49,10 +63,12 @@ graphroot = "/var/lib/containers/storage"
 CONF
 fi
 
-setsid podman system service --time=0 "unix://$PODMAN_SOCKET" >"$LAKESTREAM_CACHE/podman-service.log" 2>&1 < /dev/null &
+# Started from / so that removing the checkout that started it cannot leave it stale (see above).
+service_log=$(realpath -m "$LAKESTREAM_CACHE/podman-service.log")
+(cd / && setsid podman system service --time=0 "unix://$PODMAN_SOCKET" >"$service_log" 2>&1 < /dev/null &)
 for _ in $(seq 1 100); do
   ping_socket "$PODMAN_SOCKET" && break
   sleep 0.1
 done
-ping_socket "$PODMAN_SOCKET" || fail "podman API did not answer on $PODMAN_SOCKET; see $LAKESTREAM_CACHE/podman-service.log"
+ping_socket "$PODMAN_SOCKET" || fail "podman API did not answer on $PODMAN_SOCKET; see $service_log"
 say "container runtime: podman API started on $PODMAN_SOCKET ($(( $(date +%s) - started ))s)"
