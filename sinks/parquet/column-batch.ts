@@ -351,6 +351,176 @@ function setBig(column: Column, row: number, value: bigint): void {
  * taken as given: the producer checked them (a non-nullable column must be set to a value, numbers
  * must fit their column). appendRow adds a whole row of JS values as encodeRows accepts them.
  */
+/** The nulls of rows [start, end): how many, and (when any) the Arrow validity bitmap of those rows. */
+interface Nulls {
+  count: number;
+  bitmap: Uint8Array | undefined;
+}
+
+function nullsOf(valid: Uint8Array, start: number, end: number): Nulls {
+  let count = 0;
+  let bitmap: Uint8Array | undefined;
+  for (let i = start; i < end; i++) {
+    if (valid[i] === 0) {
+      if (bitmap === undefined) bitmap = new Uint8Array((end - start + 7) >> 3).fill(0xff);
+      const j = i - start;
+      bitmap[j >> 3]! &= ~(1 << (j & 7));
+      count++;
+    }
+  }
+  return { count, bitmap: count > 0 ? bitmap : undefined };
+}
+
+/** A string column's rows [start, end) as Arrow Utf8 data. */
+// biome-ignore lint/suspicious/noExplicitAny: the builder's Arrow type
+function utf8Data(column: Column, arrowType: any, nulls: Nulls, start: number, end: number) {
+  const n = end - start;
+  const offsets = column.offsets!;
+  const base = offsets[start]!;
+  // Rows from the batch's first byte on are their own offsets (a view, no copy).
+  let out: Int32Array;
+  if (base === 0) out = offsets.subarray(start, end + 1);
+  else {
+    out = new Int32Array(n + 1);
+    for (let i = start; i < end; i++) out[i - start + 1] = offsets[i + 1]! - base;
+  }
+  return makeData({
+    type: arrowType,
+    length: n,
+    nullCount: nulls.count,
+    nullBitmap: nulls.bitmap,
+    valueOffsets: out,
+    // Committed rows' bytes never change (rows are appended after them; growing copies the buffer):
+    // a view, not a copy.
+    data: column.bytes.subarray(base, offsets[end]!),
+  } as never);
+}
+
+/** The rows of the least and the greatest value (by bytes) of a string column's rows [start, end); -1: all null. */
+function utf8Bounds(column: Column, start: number, end: number): [number, number] {
+  const { valid, bytes } = column;
+  const offsets = column.offsets!;
+  let min = -1;
+  let max = -1;
+  for (let i = start; i < end; i++) {
+    if (valid[i] === 0) continue;
+    const s = offsets[i]!;
+    const e = offsets[i + 1]!;
+    if (min < 0) min = max = i;
+    else if (compareBytes(bytes, s, e, offsets[min]!, offsets[min + 1]!) < 0) min = i;
+    else if (compareBytes(bytes, s, e, offsets[max]!, offsets[max + 1]!) > 0) max = i;
+  }
+  return [min, max];
+}
+
+/** A long/timestamp column's rows [start, end) as Arrow Int64 data, their bounds offered to `stats`. */
+function int64Data(
+  column: Column,
+  // biome-ignore lint/suspicious/noExplicitAny: the builder's Arrow type
+  arrowType: any,
+  nulls: Nulls,
+  stats: LeafStats | undefined,
+  start: number,
+  end: number,
+) {
+  const n = end - start;
+  const { valid } = column;
+  const big = new BigInt64Array(n);
+  const words = new Int32Array(big.buffer);
+  const values = column.numbers!;
+  // The values below 2^53 (numbers): low and high 32-bit words, and their bounds.
+  let low = Number.POSITIVE_INFINITY;
+  let high = Number.NEGATIVE_INFINITY;
+  for (let i = start; i < end; i++) {
+    if (valid[i] === 0) continue;
+    const x = values[i]!;
+    const hi = Math.floor(x / TWO_32);
+    const j = 2 * (i - start);
+    words[j] = (x - hi * TWO_32) | 0;
+    words[j + 1] = hi;
+    if (x < low) low = x;
+    if (x > high) high = x;
+  }
+  let min: number | bigint = low;
+  let max: number | bigint = high;
+  if (column.big !== undefined && column.big.size > 0) {
+    // Rows beyond 2^53 (their number is not their value): their words, and the bounds again.
+    for (const [i, x] of column.big) if (i >= start && i < end && valid[i] !== 0) setInt64(words, big, i - start, x);
+    [min, max] = int64Bounds(column, start, end);
+  }
+  if (stats !== undefined && min !== Number.POSITIVE_INFINITY) stats.offer(min, max);
+  return makeData({ type: arrowType, length: n, nullCount: nulls.count, nullBitmap: nulls.bitmap, data: big } as never);
+}
+
+/** A boolean column's rows [start, end) as Arrow Bool data. */
+// biome-ignore lint/suspicious/noExplicitAny: the builder's Arrow type
+function boolData(column: Column, arrowType: any, nulls: Nulls, start: number, end: number) {
+  const { valid } = column;
+  const numbers = column.numbers!;
+  const bits = new Uint8Array((end - start + 7) >> 3);
+  for (let i = start; i < end; i++) {
+    if (valid[i] !== 0 && numbers[i] === 1) bits[(i - start) >> 3]! |= 1 << ((i - start) & 7);
+  }
+  return makeData({
+    type: arrowType,
+    length: end - start,
+    nullCount: nulls.count,
+    nullBitmap: nulls.bitmap,
+    data: bits,
+  } as never);
+}
+
+/** A double/integer/short/byte/date column's rows [start, end) as Arrow data, their bounds offered to `stats`. */
+function numberData(
+  column: Column,
+  // biome-ignore lint/suspicious/noExplicitAny: the builder's Arrow type
+  arrowType: any,
+  nulls: Nulls,
+  stats: LeafStats | undefined,
+  start: number,
+  end: number,
+) {
+  const n = end - start;
+  const numbers = column.numbers!;
+  // Doubles are the batch's numbers (a view: values of null rows are never written).
+  const double = column.type === 'double';
+  const ints = double
+    ? undefined
+    : column.type === 'byte'
+      ? new Int8Array(n)
+      : column.type === 'short'
+        ? new Int16Array(n)
+        : new Int32Array(n);
+  const data = ints ?? numbers.subarray(start, end);
+  const [min, max] = numberBounds(column, start, end, ints);
+  if (stats !== undefined && min <= max) stats.offer(min, max);
+  return makeData({ type: arrowType, length: n, nullCount: nulls.count, nullBitmap: nulls.bitmap, data } as never);
+}
+
+/**
+ * The bounds of a number column's rows [start, end), copying them into `into` (rows from 0) when given.
+ * NaN fails both comparisons, so it never becomes a bound (as FloatBuilder).
+ */
+function numberBounds(
+  column: Column,
+  start: number,
+  end: number,
+  into?: Int8Array | Int16Array | Int32Array,
+): [number, number] {
+  const { valid } = column;
+  const numbers = column.numbers!;
+  let min = Number.POSITIVE_INFINITY;
+  let max = Number.NEGATIVE_INFINITY;
+  for (let i = start; i < end; i++) {
+    if (valid[i] === 0) continue;
+    const x = numbers[i]!;
+    if (into !== undefined) into[i - start] = x;
+    if (x < min) min = x;
+    if (x > max) max = x;
+  }
+  return [min, max];
+}
+
 export class ColumnBatch {
   private readonly columns: Column[];
   /** Committed rows. */
@@ -853,6 +1023,12 @@ export class ColumnBatch {
     });
   }
 
+  /**
+   * Column `column`'s rows [start, end) as Arrow data, offering their bounds to `stats`. Dispatches to
+   * one function per kind, each with its own loops: one function for every kind was compiled on stack
+   * for the first column's kind and thrown away at the next ("Insufficient type feedback"), many times
+   * per file.
+   */
   private columnData(
     column: Column,
     // biome-ignore lint/suspicious/noExplicitAny: the builder's Arrow type, whichever it is
@@ -861,113 +1037,23 @@ export class ColumnBatch {
     start: number,
     end: number,
   ) {
-    const n = end - start;
-    const { valid } = column;
-    let nulls = 0;
-    let bitmap: Uint8Array | undefined;
-    for (let i = start; i < end; i++) {
-      if (valid[i] === 0) {
-        if (bitmap === undefined) bitmap = new Uint8Array((n + 7) >> 3).fill(0xff);
-        const j = i - start;
-        bitmap[j >> 3]! &= ~(1 << (j & 7));
-        nulls++;
-      }
-    }
-    if (stats !== undefined) stats.nullCount += nulls;
-    const nullBitmap = nulls > 0 ? bitmap : undefined;
-    const numbers = column.numbers;
+    const nulls = nullsOf(column.valid, start, end);
+    if (stats !== undefined) stats.nullCount += nulls.count;
     switch (column.kind) {
       case UTF8: {
-        const offsets = column.offsets!;
-        const base = offsets[start]!;
-        // Rows from the batch's first byte on are their own offsets (a view, no copy).
-        let out: Int32Array;
-        if (base === 0) out = offsets.subarray(start, end + 1);
-        else {
-          out = new Int32Array(n + 1);
-          for (let i = start; i < end; i++) out[i - start + 1] = offsets[i + 1]! - base;
+        const data = utf8Data(column, arrowType, nulls, start, end);
+        if (stats !== undefined) {
+          const [min, max] = utf8Bounds(column, start, end);
+          if (min >= 0) stats.offer(this.text(column, min), this.text(column, max));
         }
-        let min = -1;
-        let max = -1;
-        for (let i = start; stats !== undefined && i < end; i++) {
-          if (valid[i] === 0) continue;
-          const s = offsets[i]!;
-          const e = offsets[i + 1]!;
-          if (min < 0) min = max = i;
-          else if (compareBytes(column.bytes, s, e, offsets[min]!, offsets[min + 1]!) < 0) min = i;
-          else if (compareBytes(column.bytes, s, e, offsets[max]!, offsets[max + 1]!) > 0) max = i;
-        }
-        if (stats !== undefined && min >= 0) stats.offer(this.text(column, min), this.text(column, max));
-        return makeData({
-          type: arrowType,
-          length: n,
-          nullCount: nulls,
-          nullBitmap,
-          valueOffsets: out,
-          // Committed rows' bytes never change (rows are appended after them; growing copies the
-          // buffer): a view, not a copy.
-          data: column.bytes.subarray(base, offsets[end]!),
-        } as never);
+        return data;
       }
-      case INT64: {
-        const big = new BigInt64Array(n);
-        const words = new Int32Array(big.buffer);
-        const values = numbers!;
-        // The values below 2^53 (numbers): low and high 32-bit words, and their bounds.
-        let low = Number.POSITIVE_INFINITY;
-        let high = Number.NEGATIVE_INFINITY;
-        for (let i = start; i < end; i++) {
-          if (valid[i] === 0) continue;
-          const x = values[i]!;
-          const hi = Math.floor(x / TWO_32);
-          const j = 2 * (i - start);
-          words[j] = (x - hi * TWO_32) | 0;
-          words[j + 1] = hi;
-          if (x < low) low = x;
-          if (x > high) high = x;
-        }
-        let min: number | bigint = low;
-        let max: number | bigint = high;
-        if (column.big !== undefined && column.big.size > 0) {
-          // Rows beyond 2^53 (their number is not their value): their words, and the bounds again.
-          for (const [i, x] of column.big)
-            if (i >= start && i < end && valid[i] !== 0) setInt64(words, big, i - start, x);
-          [min, max] = int64Bounds(column, start, end);
-        }
-        if (stats !== undefined && min !== Number.POSITIVE_INFINITY) stats.offer(min, max);
-        return makeData({ type: arrowType, length: n, nullCount: nulls, nullBitmap, data: big } as never);
-      }
-      case BOOL: {
-        const bits = new Uint8Array((n + 7) >> 3);
-        for (let i = start; i < end; i++) {
-          if (valid[i] !== 0 && numbers![i] === 1) bits[(i - start) >> 3]! |= 1 << ((i - start) & 7);
-        }
-        return makeData({ type: arrowType, length: n, nullCount: nulls, nullBitmap, data: bits } as never);
-      }
-      default: {
-        // Doubles are the batch's numbers (a view: values of null rows are never written).
-        const data =
-          column.type === 'double'
-            ? numbers!.subarray(start, end)
-            : column.type === 'byte'
-              ? new Int8Array(n)
-              : column.type === 'short'
-                ? new Int16Array(n)
-                : new Int32Array(n);
-        let min = Number.POSITIVE_INFINITY;
-        let max = Number.NEGATIVE_INFINITY;
-        const copy = column.type !== 'double';
-        for (let i = start; i < end; i++) {
-          if (valid[i] === 0) continue;
-          const x = numbers![i]!;
-          if (copy) data[i - start] = x;
-          // NaN fails both comparisons, so it never becomes a bound (as FloatBuilder).
-          if (x < min) min = x;
-          if (x > max) max = x;
-        }
-        if (stats !== undefined && min <= max) stats.offer(min, max);
-        return makeData({ type: arrowType, length: n, nullCount: nulls, nullBitmap, data } as never);
-      }
+      case INT64:
+        return int64Data(column, arrowType, nulls, stats, start, end);
+      case BOOL:
+        return boolData(column, arrowType, nulls, start, end);
+      default:
+        return numberData(column, arrowType, nulls, stats, start, end);
     }
   }
 

@@ -325,6 +325,20 @@ function buffer<R>(into: Buffered<R>, record: R, offset: number, bytes: number):
 }
 
 /**
+ * The records of read-ahead `a` from offset `start` on into the read `p`: those before p.end as its
+ * records, later ones kept for the next read. A synchronous loop of its own, out of the async readNow.
+ */
+function takeAhead<R>(a: ReadAhead<R>, p: Pending<R>, start: number): void {
+  for (let i = 0; i < a.records.length; i++) {
+    const offset = a.offsets[i]!;
+    if (offset < start) continue;
+    if (offset < p.end) p.records.push(a.records[i]!);
+    // Sizes of the records carried on again are not known any more: a share of the buffer's.
+    else buffer(p.beyond, a.records[i]!, offset, a.bytes / a.records.length);
+  }
+}
+
+/**
  * Records fetched ahead of the next read of a partition: every record in [start, position), in order.
  */
 interface ReadAhead<R> extends Buffered<R> {
@@ -448,13 +462,7 @@ export class KafkaRangeReader<R> {
       this.dropAhead(key);
       if (a && a.start <= r.start && r.start <= a.position) {
         // The read-ahead covers the start: take its records, fetch on from where it is (no seek).
-        for (let i = 0; i < a.records.length; i++) {
-          const offset = a.offsets[i]!;
-          if (offset < r.start) continue;
-          if (offset < r.end) p.records.push(a.records[i]!);
-          // Sizes of the records carried on again are not known any more: a share of the buffer's.
-          else buffer(p.beyond, a.records[i]!, offset, a.bytes / a.records.length);
-        }
+        takeAhead(a, p, r.start);
         p.position = Math.max(r.start, a.position);
         if (p.position >= p.end) p.done = true;
       } else {
@@ -679,20 +687,7 @@ export class KafkaRangeReader<R> {
       const fetched = fetchedAt(batch, p.position);
       if (fetched > p.position && !(await this.acceptGap(p, fetched))) return;
       if (p.done) return;
-      const readAhead = this.readAheadBytes > 0;
-      for (const message of batch.messages) {
-        const offset = Number(message.offset);
-        if (offset < p.position) continue;
-        if (offset >= p.end) {
-          if (!readAhead) {
-            p.position = p.end;
-            break;
-          }
-          // The start of the next range, kept for the next read.
-          buffer(p.beyond, this.hooks.record(batch.topic, batch.partition, message), offset, messageBytes(message));
-        } else p.records.push(this.hooks.record(batch.topic, batch.partition, message));
-        p.position = offset + 1;
-      }
+      this.take(p, batch);
       p.position = positionAfter(batch, p.position);
       p.lastProgress = Date.now();
       if (p.position >= p.end) {
@@ -702,6 +697,28 @@ export class KafkaRangeReader<R> {
       }
     } catch (error) {
       this.fail(error);
+    }
+  }
+
+  /**
+   * Takes the messages of `batch` from p.position on: those before p.end as the read's records, later
+   * ones kept for the next read (with read-ahead; without, the read stops at p.end). Synchronous, out
+   * of the async onBatch: V8 optimizes the loop once and keeps it.
+   */
+  private take(p: Pending<R>, batch: KafkaEachBatchPayloadLike['batch']): void {
+    const readAhead = this.readAheadBytes > 0;
+    for (const message of batch.messages) {
+      const offset = Number(message.offset);
+      if (offset < p.position) continue;
+      if (offset >= p.end) {
+        if (!readAhead) {
+          p.position = p.end;
+          break;
+        }
+        // The start of the next range, kept for the next read.
+        buffer(p.beyond, this.hooks.record(batch.topic, batch.partition, message), offset, messageBytes(message));
+      } else p.records.push(this.hooks.record(batch.topic, batch.partition, message));
+      p.position = offset + 1;
     }
   }
 
