@@ -112,6 +112,12 @@ export interface StreamOperator {
    */
   readonly columnar?: () => StreamOperator;
   /**
+   * The columns of the batches this (columnar) operator outputs, when fewer than `schema`'s: columns
+   * it keeps on its rows only (parseJson's `keep`). Planning takes its columnar variant only where the
+   * pipeline's output columns are exactly these (an operator after it drops the others).
+   */
+  readonly columnSchema?: StructType;
+  /**
    * Whether process() takes groups holding columns: it keeps them as columns (or turns them into
    * rows), with the outcome it gives for the same rows as objects.
    */

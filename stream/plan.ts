@@ -72,8 +72,12 @@ export function planColumnar(pipeline: PlannedPipeline): PlannedPipeline {
   for (let i = ops.length - 1; i >= 0; i--) {
     const op = ops[i]!;
     if (op.columnar !== undefined) {
+      const columnar = op.columnar();
+      // Its batches must hold exactly the pipeline's output columns (see StreamOperator.columnSchema).
+      const holds = (columnar.columnSchema ?? columnar.schema)?.fields.map((f) => f.name).join('\0');
+      if (holds !== pipeline.schema?.fields.map((f) => f.name).join('\0')) return pipeline;
       const operators = [...ops];
-      operators[i] = op.columnar();
+      operators[i] = columnar;
       return { ...pipeline, operators, stateful: operators.filter((o) => o.state !== undefined) };
     }
     if (!op.takesColumns) return pipeline;

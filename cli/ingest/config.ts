@@ -976,9 +976,10 @@ export function resolveConfig(
 }
 
 /**
- * Whether a pipeline's records can be scanned straight into columns (parallel/task.ts, the columnar
- * path): JSON of a flat primitive schema (JsonColumnScanner.supports), no transforms, no dedup and no
- * scale-out (those keep rows), an unpartitioned table (the stage also checks the table's columns).
+ * Whether a pipeline's records can be scanned straight into columns by the stage (parallel/task.ts,
+ * the columnar path): JSON of a flat primitive schema (JsonColumnScanner.supports), no transforms, no
+ * dedup (its state is the main thread's: that query takes columns itself, see pipeline.ts) and no
+ * scale-out (rows carry their origin), an unpartitioned table (the stage also checks its columns).
  */
 export function columnarPipeline(
   config: Pick<IngestConfig, 'format' | 'transforms'> & {

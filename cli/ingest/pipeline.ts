@@ -1,6 +1,10 @@
 // Builds the streaming query of an ingest config:
 //   KafkaSource → kafkaRecord (coordinates) → parseJson (keeping the coordinates) → transforms
 //   → withWatermark + dropDuplicatesWithinWatermark (dedup) → finalize → deltaSink
+// Without transforms, into an unpartitioned table of the parsed columns, the engine runs parseJson's
+// columnar variant and the operators after it on typed columns (the coordinates only on rows made for
+// dead letters; finalize passes columns as they are); without dedup, the stage of parallel/stage.ts
+// does the same work in worker threads.
 // with dead letters to a Delta table, a Kafka topic or (default) the checkpoint. buildPipeline()
 // only constructs and plans (config mistakes found here are CONFIG_INVALID naming the key);
 // preflight() connects to Kafka and reads the existing tables without creating anything, so a bad
@@ -111,6 +115,7 @@ function dedupOperators(dedup: NonNullable<IngestConfig['dedup']>): OperatorSpec
         fingerprint: '',
         schema: context.schema,
         watermark: context.watermark,
+        takesColumns: true,
         process: (groups) => groups,
       };
     },

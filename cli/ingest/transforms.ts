@@ -616,6 +616,11 @@ export function finalize(options: { origin?: boolean } = {}): OperatorSpec {
         ...operatorBase('finalize', context, names.join(',')),
         schema: { type: 'struct', fields },
         watermark: context.watermark && !isHidden(context.watermark.column) ? context.watermark : undefined,
+        // Rows in columns hold only the visible columns (parseJson keeps the coordinates on rows), each
+        // value one the batch took, and a ColumnBatch takes only what the writer takes (what the checks
+        // below refuse, it refuses: its group then takes the row path). So columns pass as they are;
+        // not with origin, which rows carry to the sink.
+        takesColumns: !withOrigin,
         process(groups, ctx) {
           for (const group of groups) {
             const kept: Row[] = [];

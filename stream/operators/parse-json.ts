@@ -27,10 +27,11 @@ export interface ParseJsonOptions {
  * ignored, missing ones are null, numbers widen, timestamps must carry a zone). Integers beyond 2^53
  * lose precision in JSON.parse; declare such fields as string or decimal.
  *
- * When every operator after it and the sink take columns (and the schema is flat and primitive,
- * without `keep`), planning runs the columnar variant: each record's UTF-8 is scanned straight into
- * typed columns (JsonColumnScanner), records the scanner declines take the row path one by one, and
- * the outcome — rows, dead letters and their reasons — is the same.
+ * When every operator after it and the sink take columns (and the schema is flat and primitive),
+ * planning runs the columnar variant: each record's UTF-8 is scanned straight into typed columns
+ * (JsonColumnScanner), records the scanner declines take the row path one by one, and the outcome —
+ * rows, dead letters and their reasons — is the same. `keep` columns are not in the batches (a row
+ * made for a dead letter has them): with `keep`, only where an operator after it drops them.
  */
 export function parseJson(schema: StructType, options: ParseJsonOptions = {}): OperatorSpec {
   const column = options.column ?? 'value';
@@ -96,7 +97,7 @@ export function parseJson(schema: StructType, options: ParseJsonOptions = {}): O
           return groups;
         },
       };
-      if (keep.length > 0 || !JsonColumnScanner.supports(schema)) return base;
+      if (!JsonColumnScanner.supports(schema)) return base;
       const remake = (input: Row): Row => {
         const row = parseRow(input, () => {});
         if (row === undefined) throw new Error('parseJson: a row that parsed before no longer parses');
@@ -110,6 +111,9 @@ export function parseJson(schema: StructType, options: ParseJsonOptions = {}): O
           const scratch: PackingScratch = { bytes: new Uint8Array(0) };
           return {
             ...base,
+            // The batches hold the parsed columns; kept columns are on the rows only (rowAt gives
+            // them), so planning takes this variant only where an operator after it drops them.
+            ...(keep.length > 0 ? { columnSchema: schema } : {}),
             async process(groups, ctx) {
               for (const group of groups) {
                 const columns = await scanGroup(group, schema, column, parseRow, ctx, scratch);

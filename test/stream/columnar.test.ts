@@ -16,11 +16,11 @@ import { ObjectStoreDeadLetters } from '../../stream/dead-letters.js';
 import type { OperatorSpec } from '../../stream/operator.js';
 import { dropDuplicatesWithinWatermark, parseJson, withWatermark } from '../../stream/operators/index.js';
 import type { StreamingQueryProgress } from '../../stream/progress.js';
-import type { Sink } from '../../stream/sink.js';
 import { GeneratorSource } from '../../stream/sources/generator.js';
 import { Trigger } from '../../stream/trigger.js';
 import type { Row } from '../../stream/types.js';
 import { readStream } from '../../stream/write-stream.js';
+import { countingColumns } from '../kit/counting-sink.js';
 import { FLAT_SCHEMA, field } from '../kit/flat-schema.js';
 import { prng } from '../kit/prng.js';
 
@@ -121,21 +121,8 @@ async function run(operators: OperatorSpec[], columnar: boolean, records = corpu
     name: 'corpus',
   });
   const delta = deltaSink(table, { maxParallelFiles: 2, minRowsPerFile: 64 });
-  let columnBatches = 0;
-  // The sink as the engine sees it, counting the batches handed over in columns.
-  const sink: Sink = {
-    description: delta.description,
-    open: (ctx) => delta.open(ctx),
-    prepare: (batch) => {
-      columnBatches += batch.columns?.length ?? 0;
-      return delta.prepare(batch);
-    },
-    acceptsColumns: (schema) => delta.acceptsColumns(schema),
-    acceptsEncodedFiles: (format) => delta.acceptsEncodedFiles(format),
-    commit: (prepared) => delta.commit(prepared),
-    abort: (prepared) => delta.abort(prepared),
-    close: () => delta.close(),
-  };
+  const counting = countingColumns(delta);
+  const sink = counting.sink;
   const progress: StreamingQueryProgress[] = [];
   const query = await readStream(source, { schema: { type: 'struct', fields: [field('value', 'string')] } })
     .pipe(...operators)
@@ -186,7 +173,7 @@ async function run(operators: OperatorSpec[], columnar: boolean, records = corpu
       sink: { numOutputRows: p.sink.numOutputRows, outcome: p.sink.outcome, tableVersion: p.sink.tableVersion },
       state: p.stateOperators.map((s) => ({ ...s, commitTimeMs: undefined })),
     })),
-    columnBatches,
+    columnBatches: counting.columnBatches(),
   };
 }
 
@@ -236,6 +223,15 @@ describe('the columnar path', () => {
         await expect(run([parseJson(SCHEMA)], columnar, records)).rejects.toMatchObject({ code: 'INVALID_DATA' });
       }
     }
+  });
+
+  it('parseJson keeping a source column hands the sink rows when nothing after it drops that column', async () => {
+    // Its batches hold the parsed columns only (the kept ones are on rows): planning must not take them.
+    const text = corpus().map((part) => part.map((v) => (v instanceof Uint8Array ? new TextDecoder().decode(v) : v)));
+    const outcome = await run([parseJson(SCHEMA, { keep: ['value'] })], true, text);
+    expect(outcome.columnBatches).toBe(0);
+    expect(outcome.rows.length).toBeGreaterThan(1_000);
+    expect(outcome.rows.every((r) => typeof r.value === 'string')).toBe(true);
   });
 
   it('keeps rows where an operator after parseJson does not take columns (a timestamp key)', async () => {

@@ -2,7 +2,8 @@
 // (a real child process) is SIGKILLed at random moments — after its first log line, 0–2 s (0–3 s) — at least
 // 30 times and restarted each time; then it runs until caught up. The table holds exactly the distinct
 // valid events (no loss, no duplicates), the dead-letter table exactly the malformed records, and every
-// txn is in each Delta log once. Three times: with dedup (the serial pipeline: state in LevelDB), and
+// txn is in each Delta log once. Four times: with dedup (the serial pipeline: state in LevelDB), on rows
+// (transforms) and on columns (none: JSON scanned into typed columns, deduplicated on them); and
 // without, where the table holds every valid record, duplicates included, exactly once: the parallel
 // stage (records parsed and encoded in worker threads, files handed to the sink) and the columnar
 // stage on the main thread (JSON scanned straight into columns, files written by the encode pool).
@@ -68,6 +69,17 @@ const VARIANTS = [
     topic: 'soak-parallel',
     compiled: true,
     killWindowMs: 3000,
+  },
+  {
+    // No transforms and an unpartitioned table: the query on the main thread takes columns through
+    // parseJson, the watermark, dedup and finalize (the coordinates on rows made for dead letters).
+    path: 'serial pipeline on columns, dedup',
+    dedup: true,
+    columnar: true,
+    workers: 0,
+    topic: 'soak-columnar-dedup',
+    compiled: false,
+    killWindowMs: 2000,
   },
   {
     path: 'columnar stage on the main thread, no dedup',

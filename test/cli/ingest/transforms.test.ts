@@ -10,11 +10,21 @@ import { resolveConfig } from '../../../cli/ingest/config.js';
 import { buildPipeline } from '../../../cli/ingest/pipeline.js';
 import { deadLetterOrigin } from '../../../cli/ingest/transforms.js';
 import { DEAD_LETTER_SCHEMA, DeltaDeadLetters } from '../../../sinks/delta/dead-letters.js';
+import { deltaSink } from '../../../sinks/delta/stream-sink.js';
 import { DeltaTable } from '../../../sinks/delta/table.js';
+import { MemoryStateStoreProvider } from '../../../state/memory-store.js';
 import { LocalObjectStore } from '../../../storage/local.js';
+import { MemoryObjectStore } from '../../../storage/memory.js';
+import { ManualClock } from '../../../stream/clock.js';
+import { ObjectStoreDeadLetters } from '../../../stream/dead-letters.js';
 import type { DeadLetter } from '../../../stream/operator.js';
 import { planPipeline } from '../../../stream/plan.js';
+import { GeneratorSource } from '../../../stream/sources/generator.js';
+import { Trigger } from '../../../stream/trigger.js';
 import type { Row } from '../../../stream/types.js';
+import { readStream } from '../../../stream/write-stream.js';
+import { countingColumns } from '../../kit/counting-sink.js';
+import { prng } from '../../kit/prng.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lakestream-ingest-transforms-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -198,6 +208,101 @@ describe('ingest transforms', () => {
   it('format string keeps the value as a column', async () => {
     const pipeline = pipelineOf({ format: { type: 'string' } }, {});
     expect(pipeline.outputSchema.fields.map((f) => f.name)).toEqual(['value']);
+  });
+});
+
+describe('the dedup pipeline on columns', () => {
+  // The serial pipeline with dedup and no transforms (kafkaRecord → parseJson keeping the coordinates →
+  // dedup check → withWatermark → dropDuplicatesWithinWatermark → finalize) run by the engine over
+  // Kafka-shaped rows, with columns (parseJson scanning into typed columns, the coordinates only on
+  // rows made for dead letters) and without (writeStream's `columnar: false`).
+  const SCHEMA = { event_id: 'string', user_id: 'long', amount: 'double', ok: 'boolean', ts: 'timestamp' };
+  const PER_PARTITION = 1_200;
+
+  /** Each partition's values: events (ids reused, some late) with malformed and edge-case records mixed in. */
+  function values(): (string | null)[][] {
+    const rand = prng(5);
+    const t0 = Date.UTC(2025, 4, 1);
+    return [0, 1].map((p) => {
+      const out: (string | null)[] = [];
+      for (let i = 0; i < PER_PARTITION; i++) {
+        const at = new Date(t0 + i * 2_000 - (rand() < 0.05 ? 400_000 : 0)).toISOString();
+        const id = `e${Math.floor(rand() * 700)}`;
+        const r = rand();
+        if (r < 0.01) out.push('not json');
+        else if (r < 0.02) out.push(null);
+        // No event time: a dead letter of withWatermark.
+        else if (r < 0.03) out.push(JSON.stringify({ event_id: id, ts: null }));
+        // A zone offset: the scanner declines it, the row path takes it.
+        else if (r < 0.04) out.push(JSON.stringify({ event_id: id, ts: at.replace('Z', '+00:00') }));
+        // A lone surrogate: finalize refuses it (on columns, its group takes the row path).
+        else if (r < 0.042) out.push(`{"event_id":"lone\\ud800","ts":"${at}"}`);
+        else out.push(JSON.stringify({ event_id: id, user_id: i * 7 + p, amount: rand() * 100, ok: r < 0.5, ts: at }));
+      }
+      return out;
+    });
+  }
+
+  async function run(columnar: boolean) {
+    const pipeline = pipelineOf(
+      { dedup: { keys: ['event_id'], watermark: { column: 'ts', delay: '2 minutes' } } },
+      SCHEMA,
+    );
+    const records = values();
+    const source = new GeneratorSource({
+      partitions: 2,
+      rowsPerPartition: PER_PARTITION,
+      maxRowsPerTrigger: 500,
+      generate: (partition, offset): Row => ({
+        key: null,
+        value: records[partition]![offset]!,
+        topic: 't',
+        partition,
+        offset,
+        timestamp: new Date(1_700_000_000_000 + offset),
+        headers: {},
+      }),
+      name: 'kafka-shaped',
+    });
+    const table = new MemoryObjectStore('table');
+    const checkpoint = new MemoryObjectStore('checkpoint');
+    const delta = deltaSink(table, { schema: pipeline.outputSchema });
+    const counting = countingColumns(delta);
+    const sink = counting.sink;
+    const query = await readStream(source, { schema: pipeline.source.schema })
+      .pipe(...pipeline.stream.operators)
+      .writeStream(sink, {
+        checkpointLocation: checkpoint,
+        stateStore: new MemoryStateStoreProvider(),
+        trigger: Trigger.availableNow(),
+        clock: new ManualClock(Date.UTC(2025, 4, 1)),
+        progressBar: false,
+        columnar,
+      });
+    await query.awaitTermination();
+    await pipeline.close();
+    const text = (r: Row) => JSON.stringify(r, (_k, v) => (typeof v === 'bigint' ? String(v) : v));
+    const rows = (await (await DeltaTable.open(table)).scanRows()).map(text).sort();
+    const letters = (await new ObjectStoreDeadLetters(checkpoint, 'dead-letters/').readAll()).map((l) => ({
+      ...l,
+      queryId: undefined,
+      origin: deadLetterOrigin(l.row as Row),
+    }));
+    return { rows, letters, columnBatches: counting.columnBatches() };
+  }
+
+  it('writes the rows and dead letters (with their source coordinates) of the row path', async () => {
+    const rows = await run(false);
+    const columns = await run(true);
+    expect(rows.columnBatches).toBe(0);
+    expect(columns.columnBatches).toBeGreaterThan(0);
+    expect(columns.rows.length).toBeGreaterThan(500);
+    expect(columns.rows).toEqual(rows.rows);
+    expect(
+      new Set(columns.letters.map((l) => String((l as Record<string, unknown>).operator).replace(/^\d+-/, ''))),
+    ).toEqual(new Set(['parseJson', 'withWatermark', 'finalize']));
+    expect(columns.letters).toEqual(rows.letters);
+    for (const l of columns.letters) expect([l.origin.topic, typeof l.origin.offset]).toEqual(['t', 'number']);
   });
 });
 
