@@ -343,14 +343,6 @@ function setBig(column: Column, row: number, value: bigint): void {
   column.big.set(row, value);
 }
 
-/**
- * Rows of a flat primitive schema (columnBatchSupports) in typed arrays.
- *
- * Protocol per row: set each present column once (setUtf8 / writeUtf8 + endUtf8, setNumber, setInt64,
- * setBoolean, setNull), then commitRow() — columns not set are null — or rollbackRow(). Values are
- * taken as given: the producer checked them (a non-nullable column must be set to a value, numbers
- * must fit their column). appendRow adds a whole row of JS values as encodeRows accepts them.
- */
 /** The nulls of rows [start, end): how many, and (when any) the Arrow validity bitmap of those rows. */
 interface Nulls {
   count: number;
@@ -521,6 +513,14 @@ function numberBounds(
   return [min, max];
 }
 
+/**
+ * Rows of a flat primitive schema (columnBatchSupports) in typed arrays.
+ *
+ * Protocol per row: set each present column once (setUtf8 / writeUtf8 + endUtf8, setNumber, setInt64,
+ * setBoolean, setNull), then commitRow() — columns not set are null — or rollbackRow(). Values are
+ * taken as given: the producer checked them (a non-nullable column must be set to a value, numbers
+ * must fit their column). appendRow adds a whole row of JS values as encodeRows accepts them.
+ */
 export class ColumnBatch {
   private readonly columns: Column[];
   /** Committed rows. */

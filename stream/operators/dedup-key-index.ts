@@ -60,6 +60,11 @@ function grown<T extends Int32Array | Uint8Array | Float64Array>(array: T, size:
   return next;
 }
 
+/** `list` (of which `count` are used) with room for one more: itself, or a copy of twice its size. */
+function withRoom<T extends Int32Array>(list: T, count: number): T {
+  return count < list.length ? list : grown(list, list.length * 2);
+}
+
 export class DedupKeyIndex {
   /** Key bytes of every entry (live or dead), entry e at starts[e] for lengths[e] bytes. */
   private arena = new Uint8Array(1 << 16);
@@ -183,7 +188,7 @@ export class DedupKeyIndex {
 
   /** Records `entry` as added by the batch (in an array kept from batch to batch, grown by doubling). */
   private pushAdded(entry: number): void {
-    if (this.addedCount === this.added.length) this.added = grown(this.added, this.added.length * 2);
+    this.added = withRoom(this.added, this.addedCount);
     this.added[this.addedCount++] = entry;
   }
 
@@ -219,7 +224,7 @@ export class DedupKeyIndex {
     this.live--;
     this.deadBytes += this.lengths[entry]!;
     if (this.pendingStore !== undefined) {
-      if (this.removedCount === this.removed.length) this.removed = grown(this.removed, this.removed.length * 2);
+      this.removed = withRoom(this.removed, this.removedCount);
       this.removed[this.removedCount++] = entry;
     }
   }

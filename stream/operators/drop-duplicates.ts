@@ -202,6 +202,9 @@ interface ColumnSlice {
   /** The key columns, and the (timestamp) event-time column. */
   keyColumns: readonly number[];
   time: number;
+  /** A single string key column (its bytes go to the index as they are, addTagged), else -1; its bytes. */
+  stringKey: number;
+  keyBytes: Uint8Array | undefined;
   delayMs: number;
   /** keep[i] = 1 for the rows kept. */
   keep: Uint8Array;
@@ -224,9 +227,7 @@ const TALLY_INSERTED = 1;
  * operator's once-per-batch async process was compiled again whenever that function's code was dropped.
  */
 function dedupColumnRows(slice: ColumnSlice, from: number, to: number): void {
-  const { batch, index, keyColumns, time, delayMs, keep, parts, tally } = slice;
-  const stringKey = keyColumns.length === 1 && batch.typeOf(keyColumns[0]!) === 'string' ? keyColumns[0]! : -1;
-  const keyBytes = stringKey >= 0 ? batch.utf8Bytes(stringKey) : undefined;
+  const { batch, index, keyColumns, time, stringKey, keyBytes, delayMs, keep, parts, tally } = slice;
   for (let i = from; i < to; i++) {
     const t = columnEventTimeMs(batch, time, i);
     const expiry = t === undefined ? undefined : t + delayMs;
@@ -534,11 +535,14 @@ function dedupOperator(
         if (columns !== undefined) {
           const { batch } = columns;
           const keyColumns = keys.map((k) => batch.indexOf(k));
+          const stringKey = keyColumns.length === 1 && batch.typeOf(keyColumns[0]!) === 'string' ? keyColumns[0]! : -1;
           const slice: ColumnSlice = {
             batch,
             index,
             keyColumns,
             time: batch.indexOf(watermark!.column),
+            stringKey,
+            keyBytes: stringKey >= 0 ? batch.utf8Bytes(stringKey) : undefined,
             delayMs: watermark!.delayMs,
             keep: new Uint8Array(batch.length),
             parts,

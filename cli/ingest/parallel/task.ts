@@ -252,7 +252,8 @@ async function runColumnar(
   for (const c of task.chunks) {
     const values = c.values as PackedBytes;
     const n = c.offsets.length;
-    for (let i = 0; i < n; i++) {
+    let i = 0;
+    while (i < n) {
       const d = scanUntilDeclined(scanner, values, i, n);
       seen += d - i;
       if (d === n) break;
@@ -265,6 +266,7 @@ async function runColumnar(
       const row = kafkaRecordRow(key, value, c.topic, c.kafkaPartition, c.offsets[i], new Date(c.timestamps[i]!));
       const out = await runOperators(task, operators, [{ partition: c.partition, rows: [row] }], letters, custom);
       for (const g of out) for (const r of g.rows) batch.appendRow(r);
+      i++;
     }
   }
   const files = await encodeBatchForPlan(task.plan, batch, write);
