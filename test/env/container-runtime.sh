@@ -65,7 +65,7 @@ fi
 
 # Started from / so that removing the checkout that started it cannot leave it stale (see above).
 service_log=$(realpath -m "$LAKESTREAM_CACHE/podman-service.log")
-(cd / && setsid podman system service --time=0 "unix://$PODMAN_SOCKET" >"$service_log" 2>&1 < /dev/null &)
+start_detached "$service_log" podman system service --time=0 "unix://$PODMAN_SOCKET"
 for _ in $(seq 1 100); do
   ping_socket "$PODMAN_SOCKET" && break
   sleep 0.1

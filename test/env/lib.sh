@@ -7,6 +7,17 @@ mkdir -p "$LAKESTREAM_CACHE"
 say() { printf '[test-env] %s\n' "$*"; }
 fail() { printf '[test-env] error: %s\n' "$*" >&2; exit 1; }
 
+# Starts a long-lived daemon fully detached: its own session, working directory /, stdin from
+# /dev/null and stdout/stderr to LOG. No process is left holding the caller's stdout, so a pipeline
+# like `npm test | tee` ends when the tests do (a subshell that waited on the daemon with the pipe
+# open once kept CI waiting until its time limit). Starting from / means removing the checkout
+# cannot leave the daemon with a deleted working directory.
+start_detached() {
+  local log=$1
+  shift
+  (cd / && exec setsid "$@") >"$log" 2>&1 </dev/null &
+}
+
 apt_updated=""
 apt_install() {
   if [[ -z "$apt_updated" ]]; then
