@@ -11,6 +11,12 @@ export type {
   RemoveAction,
   TxnAction,
 } from './actions.js';
+export {
+  AUTO_COMPACT_DEFAULTS,
+  AUTO_COMPACT_PROPERTY,
+  type AutoCompactOptions,
+  autoCompactSettings,
+} from './auto-compact.js';
 export { type LastCheckpointInfo, writeCheckpoint } from './checkpoint-writer.js';
 export { COMMIT_DEFAULTS, type CommitOptions, type CommitOutcome } from './commit.js';
 export type { ConflictCheck, IsolationLevel } from './conflict-checker.js';
@@ -61,6 +67,7 @@ export { type ScanBatch, type ScanOptions, scan, scanRows } from './scan.js';
 export { type ArrowScanBatch, scanArrow } from './scan-arrow.js';
 export type { DeltaSnapshot } from './snapshot.js';
 export {
+  type AutoCompaction,
   type DeltaBatchPlan,
   type DeltaCommitRecord,
   DeltaPreparedBatch,

@@ -19,7 +19,11 @@ export interface OptimizeOptions {
   minFileSize?: number;
   /** Only compact partitions matching this predicate on partition columns. */
   partitionFilter?: Predicate;
+  /** Only compact partitions with at least this many files smaller than minFileSize. Default 2. */
+  minFiles?: number;
   compression?: ParquetCompression;
+  /** Recorded in the commit's operation parameters: an automatic compaction after a write (auto-compact.ts). */
+  auto?: boolean;
 }
 
 export interface OptimizeResult {
@@ -42,13 +46,15 @@ function numRecords(add: AddAction): number | undefined {
 
 /**
  * Bin-packs the files of each partition: candidates (smaller than minFileSize) sorted by size are
- * put into consecutive bins of at most `target` bytes; bins of one file are dropped (nothing to gain).
+ * put into consecutive bins of at most `target` bytes; bins of one file are dropped (nothing to gain),
+ * and so are partitions with fewer than `minFiles` candidates.
  */
 export function planBins(
   files: readonly AddAction[],
   partitionColumns: readonly string[],
   target: number,
   minFileSize: number,
+  minFiles = 2,
 ): AddAction[][] {
   const byPartition = new Map<string, AddAction[]>();
   for (const file of files) {
@@ -60,6 +66,7 @@ export function planBins(
   }
   const bins: AddAction[][] = [];
   for (const list of byPartition.values()) {
+    if (list.length < minFiles) continue;
     list.sort((a, b) => a.size - b.size);
     let bin: AddAction[] = [];
     let size = 0;
@@ -98,8 +105,12 @@ export async function optimize(
     options.targetFileSize ??
     (Number.isFinite(configured) && configured > 0 ? configured : OPTIMIZE_DEFAULTS.targetFileSize);
   const minFileSize = options.minFileSize ?? target;
+  const minFiles = options.minFiles ?? 2;
   if (!(target > 0) || !(minFileSize > 0)) {
     throw new DeltaError('targetFileSize and minFileSize must be positive', { code: 'INVALID_ARGUMENT' });
+  }
+  if (!Number.isSafeInteger(minFiles) || minFiles < 2) {
+    throw new DeltaError(`minFiles must be an integer of at least 2, got ${minFiles}`, { code: 'INVALID_ARGUMENT' });
   }
   let files = snapshot.files;
   let filterSql: string[] = [];
@@ -108,7 +119,7 @@ export async function optimize(
     files = files.filter((f) => predicate.matches(f.partitionValues));
     filterSql = [predicate.sql];
   }
-  const bins = planBins(files, snapshot.partitionColumns, target, minFileSize);
+  const bins = planBins(files, snapshot.partitionColumns, target, minFileSize, minFiles);
   const result: OptimizeResult = {
     outcome: undefined,
     filesRemoved: 0,
@@ -140,7 +151,7 @@ export async function optimize(
   }
   result.outcome = await tx.commit({
     name: 'OPTIMIZE',
-    parameters: { predicate: JSON.stringify(filterSql), zOrderBy: '[]', auto: false },
+    parameters: { predicate: JSON.stringify(filterSql), zOrderBy: '[]', auto: options.auto ?? false },
     metrics: {
       numRemovedFiles: result.filesRemoved,
       numAddedFiles: result.filesAdded,

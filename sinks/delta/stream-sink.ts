@@ -5,6 +5,8 @@
 // commit, recognising its own unacknowledged commits and batches another instance already committed.
 // In append mode a batch may also bring data files encoded elsewhere (encoded-file.ts: encodingPlan()
 // gives the plan, workers run encodeForPlan), committed with its rows as if prepare had encoded them.
+// With auto compaction (auto-compact.ts) a commit that leaves a partition with many small files is
+// followed by an OPTIMIZE commit of them.
 
 import { LakestreamError } from '../../common/errors.js';
 import { LocalObjectStore } from '../../storage/local.js';
@@ -17,6 +19,7 @@ import type { ColumnBatch } from '../parquet/column-batch.js';
 import { defaultEncodePool } from '../parquet/encode-pool.js';
 import type { StructType } from '../schema.js';
 import type { AddAction, MetadataAction } from './actions.js';
+import { type AutoCompactOptions, autoCompact, autoCompactSettings } from './auto-compact.js';
 import { writeCheckpoint } from './checkpoint-writer.js';
 import type { ReadPredicate } from './conflict-checker.js';
 import {
@@ -32,6 +35,7 @@ import { DeltaError } from './errors.js';
 import type { ParquetCompression } from './file-names.js';
 import { checkpointInterval, cleanupExpiredLogs } from './log-cleanup.js';
 import { type MergeMetrics, mergeByKey, mergeMetricsRecord, resolveKeyColumns } from './merge.js';
+import type { OptimizeResult } from './optimize.js';
 import { partitionAppId, planPartitionTxns, rowsAboveFloors } from './partition-transactions.js';
 import { checkWriteSchema } from './schema-check.js';
 import type { DeltaSnapshot } from './snapshot.js';
@@ -77,7 +81,21 @@ export interface DeltaSinkOptions {
    * only; rows must carry their origin (stream/row-origin.ts). See partition-transactions.ts.
    */
   partitionTransactions?: { appIdPrefix: string };
+  /**
+   * Auto compaction (auto-compact.ts): after a commit, every partition with at least `minFiles`
+   * (default 50) files smaller than `maxFileSize` (default 128 MiB) has them rewritten into files of
+   * about that size, in an OPTIMIZE commit (dataChange=false: streaming readers pass over it) that
+   * runs within commit(), after the batch's own commit is durable. Its failure is a warning, never
+   * the batch's: the next commit tries again. `false` turns it off, `true` or options on; unset, the
+   * table's `delta.autoOptimize.autoCompact` property decides ('true' or 'auto': on, with the
+   * defaults). It decouples file size from trigger latency: batches commit small files as often as
+   * the trigger says, and the table keeps few, large ones. `onCompacted` hears each compaction.
+   */
+  autoCompact?: boolean | (AutoCompactOptions & { onCompacted?: (result: AutoCompaction) => void });
 }
+
+/** An auto compaction done (DeltaSinkOptions.autoCompact): the OPTIMIZE commit's version and metrics. */
+export type AutoCompaction = Omit<OptimizeResult, 'outcome'> & { version: number };
 
 const OUTPUT_MODE_NAMES: Record<OutputMode, string> = { append: 'Append', complete: 'Complete', update: 'Update' };
 
@@ -264,6 +282,8 @@ export class DeltaSink implements Sink {
     if (handle && ctx.outputMode === 'update' && !this.options.mergeSchema) {
       resolveKeyColumns(handle.snapshot().schema, ctx.keyColumns);
     }
+    // Refuses invalid auto compaction options now rather than after the first commit.
+    autoCompactSettings(this.options.autoCompact, handle?.snapshot().properties ?? this.options.properties ?? {});
     this.handle = handle;
     this.context = ctx;
   }
@@ -400,7 +420,7 @@ export class DeltaSink implements Sink {
   }
 
   /** Checkpoints every delta.checkpointInterval versions and cleans up expired logs (as DeltaTable does). */
-  private async postCommit(snapshot: DeltaSnapshot): Promise<void> {
+  private async checkpointIfDue(snapshot: DeltaSnapshot): Promise<void> {
     const interval = checkpointInterval(snapshot.properties);
     if (snapshot.version === 0 || snapshot.version % interval !== 0) return;
     const now = this.tableOptions.now ?? Date.now;
@@ -408,13 +428,45 @@ export class DeltaSink implements Sink {
     await cleanupExpiredLogs(this.store, snapshot, { now });
   }
 
-  private transaction(snapshot: DeltaSnapshot): DeltaTransaction {
+  /** After a batch's commit: the checkpoint when due, then auto compaction when on and due. */
+  private async postCommit(snapshot: DeltaSnapshot): Promise<void> {
+    let failure: unknown;
+    try {
+      await this.checkpointIfDue(snapshot);
+    } catch (error) {
+      failure = error;
+    }
+    await this.compactIfDue(snapshot);
+    if (failure !== undefined) throw failure;
+  }
+
+  /** Auto compaction (DeltaSinkOptions.autoCompact) of the table at `snapshot`; a failure is a warning. */
+  private async compactIfDue(snapshot: DeltaSnapshot): Promise<void> {
+    const option = this.options.autoCompact;
+    try {
+      const settings = autoCompactSettings(option, snapshot.properties);
+      if (settings === undefined) return;
+      const tx = this.transaction(snapshot, false);
+      const result = await autoCompact(this.store, tx, settings, this.options.compression);
+      if (result?.outcome === undefined || typeof option !== 'object' || option.onCompacted === undefined) return;
+      const { outcome, ...metrics } = result;
+      option.onCompacted({ ...metrics, version: outcome.version });
+    } catch (error) {
+      this.tableOptions.onWarning?.(
+        `auto compaction of ${this.store.location} after version ${snapshot.version} failed (the committed data is unaffected; the next commit tries again)`,
+        error,
+      );
+    }
+  }
+
+  /** A transaction on `snapshot`; after its commit, postCommit (with auto compaction) or only checkpointIfDue. */
+  private transaction(snapshot: DeltaSnapshot, compact = true): DeltaTransaction {
     const options = this.tableOptions;
     return new DeltaTransaction(this.store, snapshot, {
       now: options.now ?? Date.now,
       ...(options.commit ? { commit: options.commit } : {}),
       ...(options.engineInfo ? { engineInfo: options.engineInfo } : {}),
-      postCommit: (s) => this.postCommit(s),
+      postCommit: (s) => (compact ? this.postCommit(s) : this.checkpointIfDue(s)),
       onPostCommitError: (error) => options.onWarning?.('post-commit hook (checkpoint / log cleanup) failed', error),
     });
   }

@@ -34,7 +34,9 @@ import {
   mainOperatorId,
   type PipelineConfig,
   type PipelineKind,
+  type Process,
   readTableRows,
+  type StartOptions,
   tableRowsOf,
   txnCommits,
   txnProblems,
@@ -241,14 +243,19 @@ const MATRIX: MatrixRow[] = [
   },
 ];
 
-async function runRow(kind: PipelineKind, row: MatrixRow, state: 'memory' | 'leveldb' = 'memory'): Promise<void> {
+async function runRow(
+  kind: PipelineKind,
+  row: MatrixRow,
+  state: 'memory' | 'leveldb' = 'memory',
+  sink: Pick<StartOptions, 'autoCompact'> = {},
+): Promise<Process> {
   const events = matrixEvents(kind);
   const pipeline = pipelineOf(kind);
   const durable = freshDurable(state);
 
   // Process 1 dies in batch `row.batch`.
   const p1 = durable.newProcess(row.crash(kind));
-  const q1 = await p1.start({ source: generatorOf(events), pipeline, trigger: Trigger.availableNow() });
+  const q1 = await p1.start({ source: generatorOf(events), pipeline, trigger: Trigger.availableNow(), ...sink });
   const error = await failure(q1.awaitTermination());
   expect(isInjectedCrash(error), `not an injected crash: ${String(error)}`).toBe(true);
   expect(p1.dead).toBe(true);
@@ -257,7 +264,7 @@ async function runRow(kind: PipelineKind, row: MatrixRow, state: 'memory' | 'lev
 
   // Process 2: fresh objects over the same files, after the dead process's lease expired.
   const p2 = durable.newProcess();
-  const q2 = await p2.start({ source: generatorOf(events), pipeline, trigger: Trigger.availableNow() });
+  const q2 = await p2.start({ source: generatorOf(events), pipeline, trigger: Trigger.availableNow(), ...sink });
   await q2.awaitTermination();
   expect(q2.id).toBe(q1.id);
 
@@ -284,6 +291,7 @@ async function runRow(kind: PipelineKind, row: MatrixRow, state: 'memory' | 'lev
     const referenced = (await DeltaTable.open(durable.table)).snapshot().files.map((f) => decodeURIComponent(f.path));
     expect(referenced).not.toContain(orphan);
   }
+  return p1;
 }
 
 describe.each(['dedup', 'update', 'complete'] as const)('crash matrix, %s pipeline', (kind) => {
@@ -380,6 +388,92 @@ class StallableSource implements Source {
     return this.inner.close();
   }
 }
+
+// Auto compaction (DeltaSinkOptions.autoCompact, minFiles 2: from batch 1 on, every batch's commit is
+// followed by an OPTIMIZE of the table's two small files). A crash inside it comes after the batch's
+// table commit is durable: the restart replays the batch, finds it committed, and the table is exact.
+const COMPACT = { autoCompact: { minFiles: 2 } } as const;
+const COMPACTION_FAILED = /^auto compaction of .* failed/;
+
+/** Versions of the table's OPTIMIZE commits (auto: true) and the live files' count. */
+async function compactions(durable: Durable): Promise<{ versions: number[]; files: number }> {
+  const table = await DeltaTable.open(durable.table);
+  const versions = (await table.history())
+    .filter((c) => c.commitInfo.operation === 'OPTIMIZE' && c.commitInfo.operationParameters?.auto === true)
+    .map((c) => c.version)
+    .sort((a, b) => a - b);
+  return { versions, files: table.snapshot().files.length };
+}
+
+describe('crash matrix, auto compaction (dedup pipeline)', () => {
+  it('runs without a crash to the oracle result, compacting after every batch from the second', async () => {
+    const durable = freshDurable();
+    const events = matrixEvents('dedup');
+    const p = durable.newProcess();
+    await (
+      await p.start({
+        source: generatorOf(events),
+        pipeline: pipelineOf('dedup'),
+        trigger: Trigger.availableNow(),
+        ...COMPACT,
+      })
+    ).awaitTermination();
+    await expectExactlyOnce(durable, 'dedup', events);
+    const committed = p.progress.filter((x) => x.sink.outcome === 'committed');
+    const { versions, files } = await compactions(durable);
+    // Each commit from the second leaves two small files: each is followed by an OPTIMIZE.
+    expect(versions).toEqual(committed.slice(1).map((x) => (x.sink.tableVersion as number) + 1));
+    expect(files).toBe(1);
+    expect(p.warnings.filter((w) => COMPACTION_FAILED.test(w.message))).toEqual([]);
+  });
+
+  const rows: MatrixRow[] = [
+    {
+      name: 'crash after a compacted data file is durable: the file stays unreferenced, the batch is already committed',
+      crash: () => ({ point: 'compaction-data-file', batchId: 1 }),
+      batch: 1,
+      expect: { isReplay: true, outcome: 'already-committed' },
+      orphan: 'crashed-put',
+    },
+    {
+      name: 'crash before the OPTIMIZE commit: the batch is already committed, the next commit compacts',
+      crash: () => ({ point: 'before-compaction-commit', batchId: 2 }),
+      batch: 2,
+      expect: { isReplay: true, outcome: 'already-committed' },
+    },
+    {
+      name: 'crash after a durable but unacknowledged OPTIMIZE commit: the batch is already committed, no row twice',
+      crash: () => ({ point: 'after-compaction-commit', batchId: 1 }),
+      batch: 1,
+      expect: { isReplay: true, outcome: 'already-committed' },
+    },
+  ];
+  it.each(rows)('$name', async (row) => {
+    const p1 = await runRow('dedup', row, 'memory', COMPACT);
+    // The crash hit the compaction (a warning, not the batch's failure), after the batch's commit.
+    expect(p1.warnings.filter((w) => COMPACTION_FAILED.test(w.message))).toHaveLength(1);
+    const { versions } = await compactions(p1.durable);
+    expect(versions.length).toBeGreaterThan(0);
+  });
+});
+
+describe('auto compaction under update mode (MERGE over compacted files)', () => {
+  it('runs to the oracle result', async () => {
+    const durable = freshDurable();
+    const events = matrixEvents('update');
+    const p = durable.newProcess();
+    await (
+      await p.start({
+        source: generatorOf(events),
+        pipeline: pipelineOf('update'),
+        trigger: Trigger.availableNow(),
+        ...COMPACT,
+      })
+    ).awaitTermination();
+    await expectExactlyOnce(durable, 'update', events);
+    expect((await compactions(durable)).versions.length).toBeGreaterThan(0);
+  });
+});
 
 describe('crash matrix (h): two runners on one checkpoint', () => {
   const kind = 'dedup';

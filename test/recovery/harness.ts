@@ -12,7 +12,7 @@
 import { LakestreamError } from '../../common/errors.js';
 import type { Action } from '../../sinks/delta/actions.js';
 import { parseCommitFile } from '../../sinks/delta/log-codec.js';
-import { DeltaSink } from '../../sinks/delta/stream-sink.js';
+import { DeltaSink, type DeltaSinkOptions } from '../../sinks/delta/stream-sink.js';
 import { DeltaTable } from '../../sinks/delta/table.js';
 import type { StructType } from '../../sinks/schema.js';
 import { decodeCheckpointFile, encodeCheckpointFile } from '../../state/checkpoint/file-format.js';
@@ -353,7 +353,11 @@ export async function listKeys(store: ObjectStore, prefix = ''): Promise<string[
  * - before-table-commit / after-table-commit: at the putIfAbsent of `_delta_log/<v>.json` (after:
  *   the commit is durable but never acknowledged);
  * - before-state-commit / after-state-commit: in a state store's commit (of `operator`, if given);
- * - before-commits / torn-commits / after-commits: at the putIfAbsent of commits/N.
+ * - before-commits / torn-commits / after-commits: at the putIfAbsent of commits/N;
+ * - compaction-data-file / before-compaction-commit / after-compaction-commit: in the auto compaction
+ *   that follows the batch's table commit (StartOptions.autoCompact), at the 2nd data-file put (after
+ *   it is durable) or the 2nd log putIfAbsent of the batch: the batch's own come first. Not in
+ *   CRASH_POINTS (they need auto compaction on and due in that batch).
  */
 export type CrashPoint =
   | 'before-offsets'
@@ -367,7 +371,10 @@ export type CrashPoint =
   | 'after-state-commit'
   | 'before-commits'
   | 'torn-commits'
-  | 'after-commits';
+  | 'after-commits'
+  | 'compaction-data-file'
+  | 'before-compaction-commit'
+  | 'after-compaction-commit';
 
 export const CRASH_POINTS: readonly CrashPoint[] = [
   'before-offsets',
@@ -614,6 +621,8 @@ export interface StartOptions {
   trigger: Trigger;
   /** Stop gracefully once this process has reported this many batches. */
   stopAfterBatches?: number;
+  /** The DeltaSink's auto compaction (DeltaSinkOptions.autoCompact). */
+  autoCompact?: DeltaSinkOptions['autoCompact'];
 }
 
 /** One run of the query: fresh objects over the durable stores, with its own fault injectors. */
@@ -662,9 +671,11 @@ export class Process {
 
   private arm(spec: CrashSpec): void {
     const { point, batchId, nth } = spec;
-    const before = !point.startsWith('after-') && point !== 'data-file';
+    const before = !point.startsWith('after-') && point !== 'data-file' && point !== 'compaction-data-file';
+    // An auto compaction's data file and commit come after the batch's own (one file per batch here).
+    const compaction = point.includes('compaction');
     const exact = (prefix: string, any: RegExp) => (batchId === undefined ? any : `${prefix}${batchId}`);
-    const nthOption = nth === undefined ? {} : { nth };
+    const nthOption = nth === undefined ? (compaction ? { nth: 2 } : {}) : { nth };
     if (isTorn(point)) {
       (point === 'torn-data-file' ? this.table : this.checkpoint).tear = spec.torn ?? 'truncated';
     }
@@ -697,7 +708,7 @@ export class Process {
         });
         break;
       default: {
-        const op = point === 'before-table-commit' || point === 'after-table-commit' ? 'putIfAbsent' : 'put';
+        const op = point.endsWith('-commit') ? 'putIfAbsent' : 'put';
         const key = op === 'put' ? DATA_FILE : LOG_COMMIT;
         const install = () => this.tableFaults.crashAt(op, { key, before, ...nthOption });
         if (batchId === undefined || batchId === 0) install();
@@ -709,7 +720,10 @@ export class Process {
   /** Starts the query (rejects when the process crashes while starting). */
   async start(options: StartOptions): Promise<StreamingQuery> {
     const { pipeline } = options;
-    const sink = new DeltaSink({ store: this.table });
+    const sink = new DeltaSink({
+      store: this.table,
+      ...(options.autoCompact !== undefined ? { autoCompact: options.autoCompact } : {}),
+    });
     const query = await readStream(options.source)
       .pipe(...pipelineOperators(pipeline))
       .writeStream(sink, {
