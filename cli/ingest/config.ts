@@ -509,6 +509,30 @@ const target = z
         .enum(['snappy', 'zstd', 'uncompressed'], expected("'snappy', 'zstd' or 'uncompressed'"))
         .optional()
         .describe("Parquet codec (default: the table's delta.parquet.compression.codec, else 'snappy')"),
+      autoCompact: z
+        .union(
+          [
+            z.boolean(),
+            z.strictObject(
+              {
+                minFiles: integer('an integer of at least 2', 2)
+                  .optional()
+                  .describe('Compact a partition once it has this many small files (default 50)'),
+                maxFileSize: size()
+                  .optional()
+                  .describe(
+                    "Files smaller than this are small, and compacted into files of about it (default '128 MiB')",
+                  ),
+              },
+              expected('{ minFiles, maxFileSize }'),
+            ),
+          ],
+          expected('true, false or { minFiles, maxFileSize }'),
+        )
+        .optional()
+        .describe(
+          "Compact small files after commits (OPTIMIZE, dataChange=false). Default: the table's delta.autoOptimize.autoCompact property, else off",
+        ),
     },
     expected('{ delta: { path } }'),
   )
@@ -652,6 +676,8 @@ export interface IngestConfig {
     delta: { path: string; partitionBy: string[]; mode: 'append' };
     targetFileSize?: number;
     compression?: 'snappy' | 'zstd' | 'uncompressed';
+    /** DeltaSinkOptions.autoCompact. */
+    autoCompact?: boolean | { minFiles?: number; maxFileSize?: number };
   };
   deadLetters: { kind: 'checkpoint' } | { kind: 'delta'; path: string } | { kind: 'kafka'; topic: string };
   trigger: { kind: 'interval'; interval: string; intervalMs: number } | { kind: 'availableNow' };
@@ -962,6 +988,7 @@ export function resolveConfig(
       },
       ...(c.target.targetFileSize !== undefined ? { targetFileSize: c.target.targetFileSize } : {}),
       ...(c.target.compression !== undefined ? { compression: c.target.compression } : {}),
+      ...(c.target.autoCompact !== undefined ? { autoCompact: c.target.autoCompact } : {}),
     },
     deadLetters,
     trigger,

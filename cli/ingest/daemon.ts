@@ -139,7 +139,16 @@ export async function runIngest(configFile: string, io: CliIo, options: IngestOp
   const result: IngestResult = { queryId: undefined, batches: 0, rows: 0, deadLetters: 0, reason: 'finished' };
   let pipeline: IngestPipeline | undefined;
   try {
-    pipeline = buildPipeline(config);
+    const metrics = new IngestMetrics(config.name);
+    pipeline = buildPipeline(config, {
+      onCompacted: (c) => {
+        metrics.onCompacted(c);
+        logger.info(
+          { version: c.version, filesRemoved: c.filesRemoved, filesAdded: c.filesAdded, bytesRemoved: c.bytesRemoved },
+          'compacted',
+        );
+      },
+    });
     const checked: PreflightReport = await preflight(pipeline);
     logger.info(
       {
@@ -158,7 +167,6 @@ export async function runIngest(configFile: string, io: CliIo, options: IngestOp
       return result;
     }
 
-    const metrics = new IngestMetrics(config.name);
     if (config.metrics.enabled) {
       server = await startMetricsServer(metrics, config.metrics.host, config.metrics.port);
       logger.info({ address: server.address, port: server.port }, 'serving /metrics, /healthz and /readyz');

@@ -5,6 +5,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { LakestreamError } from '../../common/errors.js';
+import type { AutoCompaction } from '../../sinks/delta/stream-sink.js';
 import type { StreamingQueryProgress } from '../../stream/progress.js';
 import { parseKafkaPartitionId } from '../../stream/sources/kafka.js';
 
@@ -20,6 +21,8 @@ export class IngestMetrics {
   private readonly late: Counter;
   private readonly batches: Counter<'outcome'>;
   private readonly batchRetries: Counter;
+  private readonly compactions: Counter;
+  private readonly compactedFiles: Counter;
   private readonly commitLatency: Histogram;
   private readonly batchDuration: Histogram;
   private readonly lag: Gauge<'topic' | 'partition'>;
@@ -53,6 +56,14 @@ export class IngestMetrics {
       registers: [r],
     });
     this.batchRetries = counter('lakestream_ingest_batch_retries_total', 'Micro-batches that failed and were retried');
+    this.compactions = counter(
+      'lakestream_ingest_compactions_total',
+      'Auto compactions (OPTIMIZE) of the target table',
+    );
+    this.compactedFiles = counter(
+      'lakestream_ingest_compacted_files_total',
+      'Small data files the auto compactions replaced',
+    );
     this.commitLatency = new Histogram({
       name: 'lakestream_ingest_commit_latency_seconds',
       help: 'Time of the Delta commit of a micro-batch (sinkCommit)',
@@ -135,6 +146,12 @@ export class IngestMetrics {
   /** A trigger found no new data: every partition is caught up as of that trigger. */
   onIdle(): void {
     for (const labels of this.partitions.values()) this.lag.set(labels, 0);
+  }
+
+  /** An auto compaction of the target table committed. */
+  onCompacted(compaction: AutoCompaction): void {
+    this.compactions.inc();
+    this.compactedFiles.inc(compaction.filesRemoved);
   }
 
   /** A batch failed and is retried (the last trigger failed). */

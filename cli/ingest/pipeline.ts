@@ -15,7 +15,7 @@ import { DEAD_LETTER_SCHEMA, DeltaDeadLetters } from '../../sinks/delta/dead-let
 import { latestVersion } from '../../sinks/delta/load-snapshot.js';
 import { validatePartitionColumns } from '../../sinks/delta/partition-values.js';
 import { checkWriteSchema } from '../../sinks/delta/schema-check.js';
-import { type DeltaSink, deltaSink } from '../../sinks/delta/stream-sink.js';
+import { type AutoCompaction, type DeltaSink, deltaSink } from '../../sinks/delta/stream-sink.js';
 import { DeltaTable } from '../../sinks/delta/table.js';
 import type { StructType } from '../../sinks/schema.js';
 import { LocalObjectStore } from '../../storage/local.js';
@@ -124,7 +124,13 @@ function dedupOperators(dedup: NonNullable<IngestConfig['dedup']>): OperatorSpec
 }
 
 /** Constructs the source, operators, sink and dead-letter destination, and plans them. Throws CONFIG_INVALID. */
-export function buildPipeline(config: IngestConfig): IngestPipeline {
+export function buildPipeline(
+  config: IngestConfig,
+  hooks: {
+    /** Hears each auto compaction of the target table (config.target.autoCompact). */
+    onCompacted?: (compaction: AutoCompaction) => void;
+  } = {},
+): IngestPipeline {
   // Without dedup (state) and scale-out (rows carry their origin to the sink), the stateless
   // operators and the Parquet encoding run as the stage of parallel/stage.ts, which also decodes the
   // records' text (the source hands it the fetched bytes): in worker threads, or with workers 0, on
@@ -172,6 +178,8 @@ export function buildPipeline(config: IngestConfig): IngestPipeline {
     ...(partitionBy.length > 0 ? { partitionBy } : {}),
     ...(config.target.targetFileSize !== undefined ? { targetFileSize: config.target.targetFileSize } : {}),
     ...(config.target.compression !== undefined ? { compression: config.target.compression } : {}),
+    ...(config.target.autoCompact !== undefined ? { autoCompact: config.target.autoCompact } : {}),
+    ...(hooks.onCompacted ? { onCompacted: hooks.onCompacted } : {}),
     // Scale-out: offsets of record per partition in the table (appId '<name>-<topic>-<partition>').
     ...(config.kafka.scaleOut ? { partitionTransactions: { appIdPrefix: config.name } } : {}),
   });

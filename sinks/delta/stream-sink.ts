@@ -89,9 +89,11 @@ export interface DeltaSinkOptions {
    * the batch's: the next commit tries again. `false` turns it off, `true` or options on; unset, the
    * table's `delta.autoOptimize.autoCompact` property decides ('true' or 'auto': on, with the
    * defaults). It decouples file size from trigger latency: batches commit small files as often as
-   * the trigger says, and the table keeps few, large ones. `onCompacted` hears each compaction.
+   * the trigger says, and the table keeps few, large ones.
    */
-  autoCompact?: boolean | (AutoCompactOptions & { onCompacted?: (result: AutoCompaction) => void });
+  autoCompact?: boolean | AutoCompactOptions;
+  /** Hears each auto compaction done (autoCompact). */
+  onCompacted?: (compaction: AutoCompaction) => void;
 }
 
 /** An auto compaction done (DeltaSinkOptions.autoCompact): the OPTIMIZE commit's version and metrics. */
@@ -442,15 +444,14 @@ export class DeltaSink implements Sink {
 
   /** Auto compaction (DeltaSinkOptions.autoCompact) of the table at `snapshot`; a failure is a warning. */
   private async compactIfDue(snapshot: DeltaSnapshot): Promise<void> {
-    const option = this.options.autoCompact;
     try {
-      const settings = autoCompactSettings(option, snapshot.properties);
+      const settings = autoCompactSettings(this.options.autoCompact, snapshot.properties);
       if (settings === undefined) return;
       const tx = this.transaction(snapshot, false);
       const result = await autoCompact(this.store, tx, settings, this.options.compression);
-      if (result?.outcome === undefined || typeof option !== 'object' || option.onCompacted === undefined) return;
+      if (result?.outcome === undefined) return;
       const { outcome, ...metrics } = result;
-      option.onCompacted({ ...metrics, version: outcome.version });
+      this.options.onCompacted?.({ ...metrics, version: outcome.version });
     } catch (error) {
       this.tableOptions.onWarning?.(
         `auto compaction of ${this.store.location} after version ${snapshot.version} failed (the committed data is unaffected; the next commit tries again)`,

@@ -236,6 +236,20 @@ describe('lakestream ingest: config validation', () => {
       "target.compression: expected 'snappy', 'zstd' or 'uncompressed'",
     ],
     [
+      'auto compaction of fewer than 2 files',
+      with_((c) => {
+        c.target = { delta: { path: './table' }, autoCompact: { minFiles: 1 } };
+      }),
+      'target.autoCompact.minFiles: expected an integer of at least 2',
+    ],
+    [
+      'auto compaction given as text',
+      with_((c) => {
+        c.target = { delta: { path: './table' }, autoCompact: 'yes' };
+      }),
+      'target.autoCompact: expected true, false or { minFiles, maxFileSize }',
+    ],
+    [
       'a negative worker count',
       with_((c) => {
         c.workers = -1;
@@ -399,6 +413,24 @@ describe('lakestream ingest: config validation', () => {
     expect(config.trigger).toEqual({ kind: 'interval', interval: '10 seconds', intervalMs: 10_000 });
     expect(config.metrics).toEqual({ enabled: true, port: 9090, host: '0.0.0.0' });
     expect(config.log.level).toBe('info');
+  });
+
+  it('target.autoCompact: true, false or { minFiles, maxFileSize } (a size), handed to the Delta sink', async () => {
+    const read = async (autoCompact: unknown) =>
+      (
+        await loadConfig(
+          writeConfig(
+            with_((c) => {
+              c.target = { delta: { path: './table' }, autoCompact };
+            }),
+          ).file,
+          {},
+        )
+      ).target.autoCompact;
+    expect(await read({ minFiles: 10, maxFileSize: '64 MiB' })).toEqual({ minFiles: 10, maxFileSize: 64 * 1024 ** 2 });
+    expect(await read(true)).toBe(true);
+    expect(await read(false)).toBe(false);
+    expect((await loadConfig(writeConfig(BASE).file, {})).target.autoCompact).toBeUndefined();
   });
 
   it('the example config is valid, and README shows it', async () => {

@@ -60,6 +60,8 @@ const VARIANTS = [
     topic: 'soak',
     compiled: false,
     killWindowMs: 2000,
+    // Auto compaction after commits: kills land in compactions too.
+    autoCompact: { minFiles: 4 },
   },
   {
     path: 'parallel stage, no dedup',
@@ -69,6 +71,7 @@ const VARIANTS = [
     topic: 'soak-parallel',
     compiled: true,
     killWindowMs: 3000,
+    autoCompact: { minFiles: 4 },
   },
   {
     // No transforms and an unpartitioned table: the query on the main thread takes columns through
@@ -128,7 +131,10 @@ describe.skipIf(!cap.available).each(VARIANTS)('lakestream ingest under kill -9 
             { select: ['event_id', 'user_id', 'channel', 'amount', 'event_time', 'event_date'] },
           ],
       ...(dedup ? { dedup: { keys: ['event_id'], watermark: { column: 'event_time', delay: '10 minutes' } } } : {}),
-      target: { delta: { path: './table', ...(variant.columnar ? {} : { partitionBy: ['event_date'] }) } },
+      target: {
+        delta: { path: './table', ...(variant.columnar ? {} : { partitionBy: ['event_date'] }) },
+        ...('autoCompact' in variant ? { autoCompact: variant.autoCompact } : {}),
+      },
       deadLetters: { delta: { path: './dead-letters' } },
       workers: variant.workers,
       trigger,
@@ -179,6 +185,7 @@ describe.skipIf(!cap.available).each(VARIANTS)('lakestream ingest under kill -9 
       startupMs: number;
     }[] = [];
     let replays = 0;
+    let compactedLogs = 0;
     for (let attempt = 0; kills.length < KILLS && attempt < MAX_ATTEMPTS; attempt++) {
       const spawned = Date.now();
       const daemon = spawnDaemon(['--config', running], {}, build);
@@ -189,6 +196,7 @@ describe.skipIf(!cap.available).each(VARIANTS)('lakestream ingest under kill -9 
       const killed = daemon.child.kill('SIGKILL');
       const { code, signal } = await daemon.exited;
       replays += daemon.logs.filter((l) => l.msg === 'batch' && l.replay === true).length;
+      compactedLogs += daemon.logs.filter((l) => l.msg === 'compacted' && Number(l.filesRemoved) >= 4).length;
       if (signal === 'SIGKILL' && killed) {
         const committed = new Set(numbered('commits'));
         kills.push({
@@ -214,6 +222,7 @@ describe.skipIf(!cap.available).each(VARIANTS)('lakestream ingest under kill -9 
     const checked = final.logs.find((l) => l.msg === 'kafka and tables checked');
     expect(checked?.workers, 'the pipeline variant under test ran').toBe(variant.workers);
     replays += final.logs.filter((l) => l.msg === 'batch' && l.replay === true).length;
+    compactedLogs += final.logs.filter((l) => l.msg === 'compacted' && Number(l.filesRemoved) >= 4).length;
 
     const inFlight = kills.filter((k) => k.inFlight).length;
     const working = kills.filter((k) => k.batches > 0).length;
@@ -248,7 +257,21 @@ describe.skipIf(!cap.available).each(VARIANTS)('lakestream ingest under kill -9 
       else malformed.set(`${e.partition}:${offset}`, e.value);
       if (id !== undefined) expected.set(id, (expected.get(id) ?? 0) + 1);
     }
-    const rows = await (await DeltaTable.open(new LocalObjectStore(join(folder, 'table')))).scanRows();
+    const table = await DeltaTable.open(new LocalObjectStore(join(folder, 'table')));
+    const rows = await table.scanRows();
+    if ('autoCompact' in variant) {
+      // Compactions ran (and kills came amid them): the rows below are read from their files.
+      const compactions = (await table.history()).filter(
+        (c) => c.commitInfo.operation === 'OPTIMIZE' && c.commitInfo.operationParameters?.auto === true,
+      );
+      console.info(
+        `ingest soak, ${variant.path}: ${compactions.length} auto compactions in the table's history, ${compactedLogs} logged`,
+      );
+      expect(compactions.length).toBeGreaterThanOrEqual(3);
+      // Each logged compaction is in the history (a kill may come between the commit and its log line).
+      expect(compactedLogs).toBeGreaterThanOrEqual(1);
+      expect(compactedLogs).toBeLessThanOrEqual(compactions.length);
+    }
     const actual = new Map<string, number>();
     for (const r of rows) actual.set(String(r.event_id), (actual.get(String(r.event_id)) ?? 0) + 1);
     expect(rows.length).toBe([...expected.values()].reduce((a, b) => a + b, 0));

@@ -54,12 +54,8 @@ async function openSink(
     store,
     schema,
     ...options,
-    ...(autoCompact === undefined
-      ? {}
-      : {
-          autoCompact:
-            typeof autoCompact === 'object' ? { ...autoCompact, onCompacted: (c) => compactions.push(c) } : autoCompact,
-        }),
+    ...(autoCompact === undefined ? {} : { autoCompact }),
+    onCompacted: (c) => compactions.push(c),
   });
   const ctx: SinkContext = {
     queryId: 'q',
