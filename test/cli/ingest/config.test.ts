@@ -439,6 +439,7 @@ describe('lakestream ingest: config validation', () => {
     expect(config.kafka.brokers).toEqual(['k1:9092', 'k2:9092']);
     expect(config.metrics.port).toBe(0);
     expect(config.target.compression).toBe('snappy');
+    expect(config.target.autoCompact).toEqual({ minFiles: 50, maxFileSize: 128 * 1024 ** 2 });
     expect(config.checkpoint).toBe(join(PROJECT_ROOT, 'examples/ingest/data/checkpoints/orders'));
     const pipeline = buildPipeline(config);
     expect(pipeline.outputSchema.fields.map((f) => `${f.name}:${String(f.type)}`)).toEqual([
