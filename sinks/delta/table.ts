@@ -309,25 +309,32 @@ export class DeltaTable {
 
   /**
    * Catches up with commits made since the current snapshot (reading only the new commit files), or
-   * reloads the table when they are gone. Returns the new latest snapshot.
+   * reloads the table when they are gone. Returns the new latest snapshot. Concurrent calls (a sink's
+   * prepare and its partition offsets, say) are safe: each advances the snapshot it started from, and
+   * the handle keeps the newest one any of them reached.
    */
   async refresh(): Promise<DeltaSnapshot> {
+    const base = this.current;
     const commits: { version: number; actions: Action[]; timestamp: number }[] = [];
-    for (let version = this.current.version + 1; ; version++) {
+    for (let version = base.version + 1; ; version++) {
       const actions = await readCommit(this.store, version);
       if (!actions) break;
       commits.push({ version, actions, timestamp: commitTimestamp(actions, this.now()) });
     }
     if (commits.length === 0) {
       const latest = await latestVersion(this.store);
-      if (latest === undefined || latest <= this.current.version) return this.current;
-      this.current = await loadSnapshot(this.store);
-      return this.current;
+      if (latest === undefined || latest <= base.version) return this.adopt(base);
+      return this.adopt(await loadSnapshot(this.store));
     }
-    const next = advanceSnapshot(this.current, commits);
+    const next = advanceSnapshot(base, commits);
     assertReadable(next.protocol, next.metadata);
-    this.current = next;
-    return next;
+    return this.adopt(next);
+  }
+
+  /** Makes `snapshot` the current one unless the handle already holds a newer one; returns the current. */
+  private adopt(snapshot: DeltaSnapshot): DeltaSnapshot {
+    if (snapshot.version >= this.current.version) this.current = snapshot;
+    return this.current;
   }
 
   /** The latest committed version of an application transaction (after refreshing), or undefined. */
@@ -367,7 +374,7 @@ export class DeltaTable {
 
   /** Checkpoints every delta.checkpointInterval versions, then cleans up expired log files. */
   private async postCommit(snapshot: DeltaSnapshot): Promise<void> {
-    this.current = snapshot;
+    this.adopt(snapshot);
     const interval = checkpointInterval(snapshot.properties);
     if (snapshot.version === 0 || snapshot.version % interval !== 0) return;
     await writeCheckpoint(this.store, snapshot, { now: this.now });
@@ -433,7 +440,7 @@ export class DeltaTable {
     });
     const operation = options.operation ?? { name: 'WRITE', parameters };
     const outcome = await tx.commit({ name: operation.name, parameters: operation.parameters });
-    this.current = outcome.snapshot;
+    this.adopt(outcome.snapshot);
     return {
       ...outcome,
       numFiles: outcome.kind === 'committed' ? adds.length : 0,
@@ -500,7 +507,7 @@ export class DeltaTable {
       parameters: operation.parameters,
       metrics: mergeMetricsRecord(result.metrics),
     });
-    this.current = outcome.snapshot;
+    this.adopt(outcome.snapshot);
     const committed = outcome.kind === 'committed';
     return {
       ...outcome,
@@ -531,7 +538,7 @@ export class DeltaTable {
   async optimize(options: OptimizeOptions = {}): Promise<OptimizeResult> {
     const snapshot = await this.refresh();
     const result = await optimize(this.store, this.transaction(snapshot), options);
-    if (result.outcome) this.current = result.outcome.snapshot;
+    if (result.outcome) this.adopt(result.outcome.snapshot);
     return result;
   }
 }

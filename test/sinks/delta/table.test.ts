@@ -14,6 +14,7 @@ import { and, eq, ge, isNull, lt } from '../../../sinks/delta/predicate.js';
 import { DeltaTable } from '../../../sinks/delta/table.js';
 import { ENGINE_INFO } from '../../../sinks/delta/transaction.js';
 import type { DataType, StructType } from '../../../sinks/schema.js';
+import { FaultyObjectStore } from '../../../storage/faulty.js';
 import { MemoryObjectStore } from '../../../storage/memory.js';
 
 const f = (name: string, type: DataType, nullable = true) => ({ name, type, nullable, metadata: {} });
@@ -422,5 +423,27 @@ describe('history and time travel', () => {
     ]);
     const v1 = await table.snapshotAt({ version: 1 });
     expect(ids(await table.scanRows({ snapshot: v1 }))).toEqual([1]);
+  });
+});
+
+describe('refresh', () => {
+  it('concurrent refreshes of one handle: each advances the snapshot it started from, the newest is kept', async () => {
+    const inner = new MemoryObjectStore();
+    await DeltaTable.create(inner, { schema });
+    const store = new FaultyObjectStore(inner);
+    const handle = await DeltaTable.open(store);
+    const other = await DeltaTable.open(inner);
+    await other.append([{ id: 1, name: 'a', day: '2024-01-01' }]);
+    await other.append([{ id: 2, name: 'b', day: '2024-01-01' }]);
+    // The first refresh's read of version 1 is slow: the second one, started later, finishes first.
+    store.inject({ op: 'get', key: /0+1\.json$/, action: 'delay', delayMs: 100 });
+    const slow = handle.refresh();
+    const fast = handle.refresh();
+    expect((await fast).version).toBe(2);
+    expect((await slow).version).toBe(2);
+    expect(handle.snapshot().version).toBe(2);
+    await other.append([{ id: 3, name: 'c', day: '2024-01-02' }]);
+    expect((await handle.refresh()).version).toBe(3);
+    expect((await handle.scanRows()).map((r) => r.id).sort()).toEqual([1n, 2n, 3n]);
   });
 });
