@@ -76,7 +76,8 @@ describe.skipIf(!cap.available)('lakestream ingest scale-out (consumer group)', 
             scaleOut: { sessionTimeout: '6 seconds' },
           },
           format: { type: 'json', schema: SCHEMA },
-          target: { delta: { path: './table' } },
+          // Several members compact the one table, concurrently at times (a conflict is a warning).
+          target: { delta: { path: './table' }, autoCompact: { minFiles: 4 } },
           deadLetters: { delta: { path: './dead-letters' } },
           trigger: { interval: '200 ms' },
           metrics: { port: 0, host: '127.0.0.1' },
@@ -209,12 +210,18 @@ describe.skipIf(!cap.available)('lakestream ingest scale-out (consumer group)', 
     const logDir = join(tablePath, '_delta_log');
     const versions = readdirSync(logDir).filter((n) => /^\d{20}\.json$/.test(n)).length;
     const conflicts = all.flatMap((d) => d.logs.filter((l) => JSON.stringify(l).includes('SINK_PARTITION_CONFLICT')));
+    const compactions = (await (await DeltaTable.open(new LocalObjectStore(tablePath))).history()).filter(
+      (c) => c.commitInfo.operation === 'OPTIMIZE',
+    ).length;
+    const compactionsFailed = all.flatMap((d) => d.logs.filter((l) => /^auto compaction/.test(String(l.msg)))).length;
     console.info(
       `scale-out: ${produced} records (${valid.size} valid, ${malformed.size} malformed) on ${PARTITIONS} partitions; ` +
         `${all.length} daemon runs, ${assignments.length} assignments, ${queryIds.size} members committed, ` +
-        `${versions} table versions, ${conflicts.length} partition conflicts re-run, ${letters.length} dead letters`,
+        `${versions} table versions, ${conflicts.length} partition conflicts re-run, ${letters.length} dead letters, ` +
+        `${compactions} auto compactions (${compactionsFailed} failed or conflicted, retried by a later commit)`,
     );
     expect(queryIds.size).toBe(3); // a, b and c (a and b restarted on their own checkpoints)
     expect(assignments.length).toBeGreaterThanOrEqual(8);
+    expect(compactions).toBeGreaterThanOrEqual(1);
   }, 400_000);
 });
