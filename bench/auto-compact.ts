@@ -14,7 +14,7 @@ import { DeltaTable } from '../sinks/delta/table.js';
 import { LocalObjectStore } from '../storage/local.js';
 import type { SinkContext } from '../stream/sink.js';
 import { generate, SCHEMA } from './lib/events.js';
-import { median, timedAsync } from './lib/timing.js';
+import { median, reportLeg, timedAsync } from './lib/timing.js';
 
 const ROWS = Number(process.argv[2] ?? 400_000);
 const FILES = Number(process.argv[3] ?? 50);
@@ -101,15 +101,7 @@ async function main(): Promise<void> {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  const line = (label: string, runs: { wall: number; cpu: number }[]) => {
-    const wall = median(runs.map((x) => x.wall));
-    const cpu = median(runs.map((x) => x.cpu));
-    console.log(
-      `${label.padEnd(52)} wall ${wall.toFixed(0).padStart(5)} ms ${((ROWS / wall) * 1000).toFixed(0).padStart(7)} rows/s ` +
-        `| cpu ${cpu.toFixed(0).padStart(5)} ms [wall runs ${runs.map((x) => x.wall.toFixed(0)).join(', ')}]`,
-    );
-    return { wall, cpu };
-  };
+  const line = (label: string, runs: { wall: number; cpu: number }[]) => reportLeg(label, runs, ROWS, 52);
   const a = line('(a) append of all rows as one batch (baseline)', baseline);
   const c = line(`(b) auto compaction of ${FILES} files into one`, compaction);
   console.log(

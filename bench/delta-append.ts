@@ -8,7 +8,7 @@ import { DeltaTable } from '../sinks/delta/table.js';
 import { arrowToParquet, rowsToArrow } from '../sinks/parquet/index.js';
 import { LocalObjectStore } from '../storage/local.js';
 import { generate, SCHEMA } from './lib/events.js';
-import { median, timed, timedAsync } from './lib/timing.js';
+import { reportLeg, timed, timedAsync } from './lib/timing.js';
 
 const ROWS = Number(process.argv[2] ?? 200_000);
 const REPS = Number(process.argv[3] ?? 5);
@@ -41,16 +41,8 @@ async function main(): Promise<void> {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  const line = (label: string, runs: { wall: number; cpu: number }[]) => {
-    const wall = median(runs.map((x) => x.wall));
-    const cpu = median(runs.map((x) => x.cpu));
-    console.log(
-      `${label.padEnd(44)} wall ${wall.toFixed(0).padStart(5)} ms ${((ROWS / wall) * 1000).toFixed(0).padStart(7)} rows/s ` +
-        `${(jsonBytes / 1e3 / wall).toFixed(1).padStart(6)} MB/s | cpu ${cpu.toFixed(0).padStart(5)} ms ` +
-        `[wall runs ${runs.map((x) => x.wall.toFixed(0)).join(', ')}]`,
-    );
-    return { wall, cpu };
-  };
+  const line = (label: string, runs: { wall: number; cpu: number }[]) =>
+    reportLeg(label, runs, ROWS, 44, (wall) => `${(jsonBytes / 1e3 / wall).toFixed(1).padStart(6)} MB/s `);
   const a = line('(a) raw parquet-wasm encode (Arrow → zstd)', raw);
   const b = line('(b) DeltaTable.append (rows → commit)', append);
   console.log(`data written per append: ${(fileBytes / 1e6).toFixed(2)} MB`);

@@ -36,3 +36,23 @@ export async function timedAsync<T>(fn: () => Promise<T>): Promise<{ value: T; w
   const wall = performance.now() - t0;
   return { value, wall, cpu: threadCpuMs() - c0 };
 }
+
+/**
+ * Prints one leg's medians — wall ms, rows/s, `extra(wallMs)` (e.g. MB/s), CPU ms and every run's wall
+ * time — under `label` (padded to `width`), and returns the medians.
+ */
+export function reportLeg(
+  label: string,
+  runs: readonly { wall: number; cpu: number }[],
+  rows: number,
+  width: number,
+  extra: (wallMs: number) => string = () => '',
+): { wall: number; cpu: number } {
+  const wall = median(runs.map((x) => x.wall));
+  const cpu = median(runs.map((x) => x.cpu));
+  console.log(
+    `${label.padEnd(width)} wall ${wall.toFixed(0).padStart(5)} ms ${((rows / wall) * 1000).toFixed(0).padStart(7)} rows/s ` +
+      `${extra(wall)}| cpu ${cpu.toFixed(0).padStart(5)} ms [wall runs ${runs.map((x) => x.wall.toFixed(0)).join(', ')}]`,
+  );
+  return { wall, cpu };
+}
