@@ -9,7 +9,7 @@ import type { ObjectStore } from '../../storage/object-store.js';
 import type { AddAction } from './actions.js';
 import { DeltaError } from './errors.js';
 import type { ParquetCompression } from './file-names.js';
-import { type OptimizeResult, optimize } from './optimize.js';
+import { candidatesByPartition, type OptimizeResult, optimize } from './optimize.js';
 import type { DeltaSnapshot } from './snapshot.js';
 import type { DeltaTransaction } from './transaction.js';
 
@@ -69,14 +69,8 @@ export function compactionDue(
   partitionColumns: readonly string[],
   settings: AutoCompactSettings,
 ): boolean {
-  const counts = new Map<string, number>();
-  for (const file of files) {
-    if (file.size >= settings.maxFileSize) continue;
-    const key =
-      partitionColumns.length === 0 ? '' : JSON.stringify(partitionColumns.map((c) => file.partitionValues[c] ?? null));
-    const count = (counts.get(key) ?? 0) + 1;
-    if (count >= settings.minFiles) return true;
-    counts.set(key, count);
+  for (const list of candidatesByPartition(files, partitionColumns, settings.maxFileSize).values()) {
+    if (list.length >= settings.minFiles) return true;
   }
   return false;
 }

@@ -44,6 +44,23 @@ function numRecords(add: AddAction): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
+/** The files smaller than minFileSize (compaction candidates), grouped by their partition values. */
+export function candidatesByPartition(
+  files: readonly AddAction[],
+  partitionColumns: readonly string[],
+  minFileSize: number,
+): Map<string, AddAction[]> {
+  const byPartition = new Map<string, AddAction[]>();
+  for (const file of files) {
+    if (file.size >= minFileSize) continue;
+    const key = JSON.stringify(partitionColumns.map((c) => file.partitionValues[c] ?? null));
+    const list = byPartition.get(key);
+    if (list) list.push(file);
+    else byPartition.set(key, [file]);
+  }
+  return byPartition;
+}
+
 /**
  * Bin-packs the files of each partition: candidates (smaller than minFileSize) sorted by size are
  * put into consecutive bins of at most `target` bytes; bins of one file are dropped (nothing to gain),
@@ -56,16 +73,8 @@ export function planBins(
   minFileSize: number,
   minFiles = 2,
 ): AddAction[][] {
-  const byPartition = new Map<string, AddAction[]>();
-  for (const file of files) {
-    if (file.size >= minFileSize) continue;
-    const key = JSON.stringify(partitionColumns.map((c) => file.partitionValues[c] ?? null));
-    const list = byPartition.get(key);
-    if (list) list.push(file);
-    else byPartition.set(key, [file]);
-  }
   const bins: AddAction[][] = [];
-  for (const list of byPartition.values()) {
+  for (const list of candidatesByPartition(files, partitionColumns, minFileSize).values()) {
     if (list.length < minFiles) continue;
     list.sort((a, b) => a.size - b.size);
     let bin: AddAction[] = [];
